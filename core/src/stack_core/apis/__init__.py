@@ -1,0 +1,1 @@
+"""The kernel's built-in API declarations."""

@@ -1,0 +1,79 @@
+"""Inspection APIs: health, version, routes and providers (shapes of the 0.2 reference line)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ..spec import ApiSpec, Route
+
+__all__ = ["INSPECT_API", "PROVIDERS_API"]
+
+
+class HealthInfo(BaseModel):
+    status: Literal["OK", "Error", "Not Implemented"]
+
+
+class VersionInfo(BaseModel):
+    version: str
+
+
+class RouteInfo(BaseModel):
+    route: str
+    method: str
+    provider_types: list[str]
+
+
+class ListRoutesResponse(BaseModel):
+    data: list[RouteInfo]
+
+
+class ProviderInfo(BaseModel):
+    api: str
+    provider_id: str
+    provider_type: str
+    config: dict[str, Any] = Field(description="The provider's config, secrets redacted.")
+    health: dict[str, Any]
+
+
+class ListProvidersResponse(BaseModel):
+    data: list[ProviderInfo]
+
+
+class ProviderIdRequest(BaseModel):
+    provider_id: str
+
+
+def _kernel(name: str) -> Any:
+    def build(stack: Any) -> object:
+        from .. import services
+
+        return getattr(services, name)(stack)
+
+    return build
+
+
+INSPECT_API = ApiSpec(
+    name="inspect",
+    description="Server health, version and the routes it serves.",
+    provider_required=False,
+    kernel=_kernel("InspectService"),
+    routes=(
+        Route("GET", "/v1/health", "health", response=HealthInfo, summary="Server health."),
+        Route("GET", "/v1/version", "version", response=VersionInfo, summary="Server version."),
+        Route("GET", "/v1/inspect/routes", "routes", response=ListRoutesResponse, summary="Served routes."),
+    ),
+)
+
+PROVIDERS_API = ApiSpec(
+    name="providers",
+    description="Configured provider instances, their (redacted) config and health.",
+    provider_required=False,
+    kernel=_kernel("ProvidersService"),
+    routes=(
+        Route("GET", "/v1/providers", "list", response=ListProvidersResponse, summary="List providers."),
+        Route("GET", "/v1/providers/{provider_id}", "get", ProviderIdRequest, ProviderInfo,
+              summary="Get one provider."),
+    ),
+)

@@ -1,0 +1,136 @@
+"""Registries of the seven resource kinds: ``/v1/models``, ``/v1/shields``, ... .
+
+Each kind gets the same four routes (list, retrieve, register, unregister), served by the kernel's
+``ResourceService``; the shapes follow the 0.2 reference line (``llama-stack-client==0.2.12``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from ..resources import Benchmark, Dataset, McpEndpoint, Model, Resource, ScoringFunction, Shield, ToolGroup, VectorDB
+from ..spec import ApiSpec, ResourceKind, Route
+
+__all__ = ["RESOURCE_KINDS", "resource_api"]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterModelRequest(_Request):
+    model_id: str = Field(description="Identifier the model is addressed by.")
+    provider_model_id: str | None = Field(default=None, description="Its name inside the provider.")
+    provider_id: str | None = Field(default=None, description="Provider serving it (optional if one).")
+    model_type: Literal["llm", "embedding"] | None = None
+    metadata: dict[str, Any] | None = Field(default=None, description="e.g. embedding_dimension")
+
+
+class RegisterShieldRequest(_Request):
+    shield_id: str
+    provider_shield_id: str | None = None
+    provider_id: str | None = None
+    params: dict[str, Any] | None = None
+
+
+class RegisterVectorDBRequest(_Request):
+    vector_db_id: str
+    embedding_model: str
+    embedding_dimension: int | None = None
+    provider_id: str | None = None
+    provider_vector_db_id: str | None = None
+    vector_db_name: str | None = None
+
+
+class RegisterDatasetRequest(_Request):
+    purpose: str
+    source: dict[str, Any]
+    metadata: dict[str, Any] | None = None
+    dataset_id: str | None = None
+    provider_id: str | None = None
+
+
+class RegisterScoringFunctionRequest(_Request):
+    scoring_fn_id: str
+    description: str | None = None
+    return_type: dict[str, Any] | None = None
+    provider_scoring_fn_id: str | None = None
+    provider_id: str | None = None
+    params: dict[str, Any] | None = None
+
+
+class RegisterBenchmarkRequest(_Request):
+    benchmark_id: str
+    dataset_id: str
+    scoring_functions: list[str]
+    provider_benchmark_id: str | None = None
+    provider_id: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class RegisterToolGroupRequest(_Request):
+    toolgroup_id: str
+    provider_id: str | None = None
+    mcp_endpoint: McpEndpoint | None = None
+    args: dict[str, Any] | None = None
+
+
+def _kind(
+    cls: type[Resource], singular: str, plural: str, api: str, path: str, id_param: str,
+    provider_id_param: str, request: type[BaseModel], config_key: str, path_param: str | None = None,
+) -> ResourceKind:
+    type_ = cls.model_fields["type"].default
+    return ResourceKind(
+        type_, singular, plural, cls, api, path, id_param, provider_id_param, request, path_param, config_key
+    )
+
+
+RESOURCE_KINDS: tuple[ResourceKind, ...] = (
+    _kind(Model, "model", "models", "inference", "/v1/models", "model_id", "provider_model_id",
+          RegisterModelRequest, "models"),
+    _kind(Shield, "shield", "shields", "safety", "/v1/shields", "shield_id", "provider_shield_id",
+          RegisterShieldRequest, "shields", path_param="identifier"),
+    _kind(VectorDB, "vector_db", "vector_dbs", "vector_io", "/v1/vector-dbs", "vector_db_id",
+          "provider_vector_db_id", RegisterVectorDBRequest, "vector_dbs"),
+    _kind(Dataset, "dataset", "datasets", "datasetio", "/v1/datasets", "dataset_id", "provider_dataset_id",
+          RegisterDatasetRequest, "datasets"),
+    _kind(ScoringFunction, "scoring_function", "scoring_functions", "scoring", "/v1/scoring-functions",
+          "scoring_fn_id", "provider_scoring_fn_id", RegisterScoringFunctionRequest, "scoring_fns"),
+    _kind(Benchmark, "benchmark", "benchmarks", "eval", "/v1/eval/benchmarks", "benchmark_id",
+          "provider_benchmark_id", RegisterBenchmarkRequest, "benchmarks"),
+    _kind(ToolGroup, "tool_group", "tool_groups", "tool_runtime", "/v1/toolgroups", "toolgroup_id",
+          "provider_toolgroup_id", RegisterToolGroupRequest, "tool_groups"),
+)
+
+
+def _service(kind: ResourceKind, stack: Any) -> object:
+    from ..routing import ResourceService
+
+    return ResourceService(kind, stack)
+
+
+def resource_api(kind: ResourceKind) -> ApiSpec:
+    """The registry API of one resource kind (served by the kernel, not a provider)."""
+    name = kind.resource.__name__
+    param = kind.path_param or kind.id_param
+    by_id: type[BaseModel] = create_model(f"{name}IdRequest", **{param: (str, ...)})  # type: ignore[call-overload]
+    listing: type[BaseModel] = create_model(
+        f"List{name}sResponse", object=(Literal["list"], "list"), data=(list[kind.resource], ...)  # type: ignore[call-overload]
+    )
+    return ApiSpec(
+        name=kind.plural,
+        description=f"Registry of {kind.plural.replace('_', ' ')} (served by {kind.api} providers).",
+        provider_required=False,
+        resource=kind,
+        depends_on=(kind.api,),
+        kernel=lambda stack: _service(kind, stack),
+        routes=(
+            Route("GET", kind.path, "list", response=listing, summary=f"List {kind.plural}."),
+            Route("GET", kind.item_path, "get", by_id, kind.resource, summary=f"Get a {kind.singular}."),
+            Route("POST", kind.path, "register", kind.register_request, kind.resource,
+                  summary=f"Register a {kind.singular}."),
+            Route("DELETE", kind.item_path, "unregister", by_id, None, summary=f"Unregister a {kind.singular}."),
+        ),
+    )

@@ -1,0 +1,136 @@
+"""The ``stack`` command line: run, list-apis, list-providers, config show."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import StackError
+
+__all__ = ["main"]
+
+
+def _apply_env(pairs: Sequence[str]) -> None:
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--env expects KEY=VALUE, got {pair!r}")
+        os.environ[key] = value
+
+
+def _source(config: str | None) -> str | dict[str, Any]:
+    from .distribution import assemble, find_config
+    from .plugins import load_plugins
+
+    if config:
+        return str(find_config(config))
+    if os.environ.get("STACK_CONFIG"):
+        return str(find_config(os.environ["STACK_CONFIG"]))
+    return assemble(load_plugins(), os.environ)
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from .config import load_config
+    from .server.app import create_app
+    from .server.serve import serve
+
+    source = _source(args.config)
+    config = load_config(source)
+    server = config.server.model_copy(
+        update={k: v for k, v in {"port": args.port, "host": args.host, "workers": args.workers}.items() if v}
+    )
+    config.server = server
+    app = create_app(config) if server.workers <= 1 else None
+    scheme = "https" if server.tls_certfile else "http"
+    print(f"Stack serving on {scheme}://{server.host}:{server.port} ({server.workers} worker(s))", flush=True)
+    serve(source, server, app)
+
+
+def cmd_list_apis(_: argparse.Namespace) -> None:
+    from .plugins import load_plugins
+
+    plugins = load_plugins()
+    rows = [[s.name, str(len(s.routes)), s.description] for s in sorted(plugins.apis.values(), key=lambda s: s.name)]
+    print(_table(rows, ["API", "ROUTES", "DESCRIPTION"]))
+
+
+def cmd_list_providers(args: argparse.Namespace) -> None:
+    from .plugins import load_plugins
+
+    plugins = load_plugins()
+    rows = [
+        [s.api, s.provider_type, s.package, s.enable_env or "", s.description]
+        for s in plugins.providers_for(args.api)
+    ]
+    print(_table(rows, ["API", "PROVIDER TYPE", "PACKAGE", "ENABLED BY", "DESCRIPTION"]))
+    for failure in plugins.failures:
+        print(f"warning: {failure.describe()}", file=sys.stderr)
+
+
+def cmd_config_show(args: argparse.Namespace) -> None:
+    import yaml
+
+    from .config import load_config
+    from .redact import redact
+
+    config = load_config(_source(args.config))
+    data = redact(config.model_dump(exclude_defaults=False))
+    print(yaml.safe_dump(data, sort_keys=False), end="")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="stack", description="Stack LLM application server")
+    sub = root.add_subparsers(dest="command", required=True)
+    env_help = "set an environment variable for config substitution (repeatable)"
+
+    run = sub.add_parser("run", help="start the server")
+    run.add_argument("config", nargs="?", help="run config file or distribution name (default: assemble)")
+    run.add_argument("--port", type=int)
+    run.add_argument("--host")
+    run.add_argument("--workers", type=int)
+    run.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help=env_help)
+    run.set_defaults(func=cmd_run)
+
+    sub.add_parser("list-apis", help="APIs provided by installed plugins").set_defaults(func=cmd_list_apis)
+
+    providers = sub.add_parser("list-providers", help="provider types of installed plugins")
+    providers.add_argument("api", nargs="?")
+    providers.set_defaults(func=cmd_list_providers)
+
+    config = sub.add_parser("config", help="inspect run configs")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    show = config_sub.add_parser("show", help="print the resolved config, secrets redacted")
+    show.add_argument("config", nargs="?")
+    show.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help=env_help)
+    show.set_defaults(func=cmd_config_show)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=os.environ.get("STACK_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+    if not os.environ.get("STACK_ACCESS_LOG"):
+        logging.getLogger("stack.access").setLevel(logging.WARNING)
+    _apply_env(getattr(args, "env", []))
+    try:
+        args.func(args)
+    except StackError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

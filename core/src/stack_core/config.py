@@ -1,0 +1,239 @@
+"""The run config: YAML → env substitution → validated ``RunConfig``.
+
+Validation errors name the YAML path (``providers.inference[0].config.url``) and say what is
+expected. Entries whose fields resolve to ``__disabled__`` are dropped before validation.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
+
+from .envsubst import Substitution, is_disabled, substitute, where
+from .errors import ConfigError
+
+__all__ = [
+    "AuthConfig",
+    "ProviderEntry",
+    "QuotaConfig",
+    "RunConfig",
+    "ServerConfig",
+    "StoreConfig",
+    "load_config",
+    "stack_home",
+    "validate_model",
+]
+
+M = TypeVar("M", bound=BaseModel)
+RESOURCE_KEYS = ("models", "shields", "vector_dbs", "datasets", "scoring_fns", "benchmarks", "tool_groups")
+
+
+def stack_home() -> Path:
+    """Where Stack keeps state by default: ``$STACK_HOME`` or ``~/.stack``."""
+    return Path(os.environ.get("STACK_HOME") or Path.home() / ".stack").expanduser()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreConfig(_Strict):
+    """A SQL store: SQLite file (default), Postgres by fields, or any SQLAlchemy URL."""
+
+    type: Literal["sqlite", "postgres", "sql"] = "sqlite"
+    db_path: str | None = Field(default=None, description="SQLite file; default under the state dir.")
+    namespace: str | None = Field(default=None, description="Table-name prefix.")
+    url: SecretStr | None = Field(default=None, description="Any async SQLAlchemy URL (type: sql).")
+    host: str = "localhost"
+    port: int = 5432
+    db: str = "stack"
+    user: str = "postgres"
+    password: SecretStr | None = None
+    pool_size: int = 5
+
+
+class ProviderEntry(_Strict):
+    provider_id: str = Field(description="Free-form name of this provider instance.")
+    provider_type: str = Field(description="e.g. remote::vllm or inline::sentence-transformers")
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class AuthConfig(_Strict):
+    provider_config: dict[str, Any] = Field(description="Auth provider config; its `type` selects it.")
+    access_policy: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class QuotaConfig(_Strict):
+    kvstore: StoreConfig
+    anonymous_max_requests: int = 100
+    authenticated_max_requests: int = 1000
+    period: Literal["minute", "hour", "day"] = "day"
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = 8321
+    tls_certfile: str | None = None
+    tls_keyfile: str | None = None
+    tls_cafile: str | None = None
+    workers: int = 1
+    auth: AuthConfig | None = None
+    quota: QuotaConfig | None = None
+
+
+class RegisteredResources(_Strict):
+    models: list[dict[str, Any]] = Field(default_factory=list)
+    shields: list[dict[str, Any]] = Field(default_factory=list)
+    vector_dbs: list[dict[str, Any]] = Field(default_factory=list)
+    datasets: list[dict[str, Any]] = Field(default_factory=list)
+    scoring_fns: list[dict[str, Any]] = Field(default_factory=list)
+    benchmarks: list[dict[str, Any]] = Field(default_factory=list)
+    tool_groups: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class RunConfig(_Strict):
+    version: int | str = 2
+    image_name: str | None = None
+    conda_env: str | None = None
+    container_image: str | None = None
+    apis: list[str] = Field(default_factory=list)
+    providers: dict[str, list[ProviderEntry]] = Field(default_factory=dict)
+    metadata_store: StoreConfig | None = None
+    models: list[dict[str, Any]] = Field(default_factory=list)
+    shields: list[dict[str, Any]] = Field(default_factory=list)
+    vector_dbs: list[dict[str, Any]] = Field(default_factory=list)
+    datasets: list[dict[str, Any]] = Field(default_factory=list)
+    scoring_fns: list[dict[str, Any]] = Field(default_factory=list)
+    benchmarks: list[dict[str, Any]] = Field(default_factory=list)
+    tool_groups: list[dict[str, Any]] = Field(default_factory=list)
+    registered_resources: RegisteredResources = Field(default_factory=RegisteredResources)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    _source: str | None = PrivateAttr(default=None)
+    _raw_text: dict[tuple[str | int, ...], str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def source(self) -> str | None:
+        """The file this config was read from, if any."""
+        return self._source
+
+    @property
+    def raw_text(self) -> dict[tuple[str | int, ...], str]:
+        """Original text of env-substituted values that were typed (see ``validate_model``)."""
+        return self._raw_text
+
+    def resources(self, key: str) -> list[tuple[tuple[str | int, ...], dict[str, Any]]]:
+        """Entries for a resource list from both places, each with its YAML path."""
+        top = [((key, i), e) for i, e in enumerate(getattr(self, key, []))]
+        nested = getattr(self.registered_resources, key, [])
+        return top + [(("registered_resources", key, i), e) for i, e in enumerate(nested)]
+
+
+def _describe(error: Mapping[str, Any], prefix: tuple[str | int, ...]) -> str:
+    path = where((*prefix, *error["loc"]))
+    message = str(error["msg"])
+    if error["type"] == "extra_forbidden":
+        message = "unknown field; remove it or check its spelling"
+    elif error["type"] != "missing" and "input" in error:
+        message += f" (got {error['input']!r})"
+    return f"  {path}: {message}"
+
+
+def validate_model(
+    model: type[M],
+    data: Any,
+    *,
+    what: str,
+    prefix: tuple[str | int, ...] = (),
+    raw_text: Mapping[tuple[str | int, ...], str] | None = None,
+) -> M:
+    """Validate ``data`` against ``model``, or raise ``ConfigError`` listing each bad YAML path.
+
+    A value typed by env substitution (``"12345"`` → 12345) goes back to its text where the field
+    wants a string.
+    """
+    raw = raw_text or {}
+    for _ in range(3):
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            errors = exc.errors()
+            retyped = False
+            for err in errors:
+                full = (*prefix, *err["loc"])
+                if err["type"] == "string_type" and full in raw:
+                    data = _set(data, err["loc"], raw[full])
+                    retyped = True
+            if not retyped:
+                lines = "\n".join(_describe(e, prefix) for e in errors)
+                raise ConfigError(f"{what} is invalid:\n{lines}") from None
+    return model.model_validate(data)
+
+
+def _set(data: Any, loc: tuple[str | int, ...], value: Any) -> Any:
+    if not loc:
+        return value
+    head, rest = loc[0], loc[1:]
+    if isinstance(data, list) and isinstance(head, int):
+        copy = list(data)
+        copy[head] = _set(copy[head], rest, value)
+        return copy
+    if isinstance(data, Mapping):
+        return {**data, head: _set(data[head], rest, value)}
+    return data
+
+
+def _drop_disabled(tree: dict[str, Any]) -> dict[str, Any]:
+    providers = tree.get("providers")
+    if isinstance(providers, dict):
+        tree["providers"] = {
+            api: [p for p in entries if not is_disabled(p)] if isinstance(entries, list) else entries
+            for api, entries in providers.items()
+        }
+    for holder in (tree, tree.get("registered_resources")):
+        if isinstance(holder, dict):
+            for key in RESOURCE_KEYS:
+                if isinstance(holder.get(key), list):
+                    holder[key] = [e for e in holder[key] if not is_disabled(e)]
+    return tree
+
+
+def parse_config(tree: Any, env: Mapping[str, str], source: str | None = None) -> RunConfig:
+    if tree is None:
+        tree = {}
+    if not isinstance(tree, dict):
+        raise ConfigError(f"run config {source or ''} must be a YAML mapping, got {type(tree).__name__}")
+    subst: Substitution = substitute(tree, env)
+    data = _drop_disabled(subst.value)
+    config = validate_model(RunConfig, data, what=f"run config {source or ''}".strip(), raw_text=subst.raw_text)
+    config._source = source
+    config._raw_text = subst.raw_text
+    return config
+
+
+def load_config(
+    source: str | Path | Mapping[str, Any] | RunConfig,
+    env: Mapping[str, str] | None = None,
+) -> RunConfig:
+    """Read a run config from a file path, YAML text, a mapping or an existing ``RunConfig``."""
+    if isinstance(source, RunConfig):
+        return source
+    env = os.environ if env is None else env
+    if isinstance(source, Mapping):
+        return parse_config(dict(source), env)
+    path = Path(source).expanduser()
+    if isinstance(source, str) and "\n" in source:
+        text, name = source, None
+    else:
+        if not path.is_file():
+            raise ConfigError(f"run config {str(path)!r} does not exist")
+        text, name = path.read_text(), str(path)
+    try:
+        tree = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"run config {name or ''} is not valid YAML: {exc}") from None
+    return parse_config(tree, env, name)

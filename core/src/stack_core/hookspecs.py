@@ -1,0 +1,185 @@
+"""Hook specifications: everything a plugin can contribute to Stack.
+
+A plugin is a module named by an entry point in the ``stack`` group. It implements any of the hooks
+below, marked with ``stack_core.hookimpl``; each hook receives a ``register`` callback::
+
+    from stack_core import hookimpl
+
+    @hookimpl
+    def stack_register_providers(register):
+        register(api="inference", provider_type="remote::vllm", config=VLLMConfig,
+                 factory=create_adapter, sample_config={"url": "${env.VLLM_URL}"},
+                 enable_env="VLLM_URL")
+
+The kernel's own APIs are contributed through these same hooks (``stack_core.builtin``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pluggy
+from pydantic import BaseModel
+
+from .resources import Resource, User
+from .spec import ApiSpec
+
+if TYPE_CHECKING:
+    from .storage import Database
+
+__all__ = [
+    "AuthProviderSpec",
+    "Authenticator",
+    "ProviderContext",
+    "ProviderSpec",
+    "RegisterApi",
+    "RegisterAuthProvider",
+    "RegisterProvider",
+    "RequestInfo",
+    "hookimpl",
+    "hookspec",
+]
+
+PROJECT = "stack"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class ResourceReader(Protocol):
+    """Read access to the resource registry, handed to providers."""
+
+    def get(self, type: str, identifier: str) -> Resource | None: ...
+
+    def list(self, type: str) -> list[Resource]: ...
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    """What a provider factory receives besides its config: explicit dependencies, no injection.
+
+    ``deps`` maps each API named in the spec's ``deps``/``optional_deps`` (when configured) to the
+    object serving it (for routed APIs, the kernel's router). ``database`` is the stack's SQL
+    database for providers that persist state; ``state_dir`` a directory of their own.
+    """
+
+    provider_id: str
+    api: str
+    deps: Mapping[str, Any]
+    resources: ResourceReader
+    database: Database
+    state_dir: Path
+
+
+Factory = Callable[[Any, ProviderContext], "Awaitable[object] | object"]
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """A provider type a plugin offers for one API.
+
+    ``config`` is the pydantic model its config block is validated against (``extra="forbid"``,
+    secrets as ``SecretStr``); ``factory(config, context)`` returns (or awaits to) the object
+    implementing the API's protocol. ``sample_config`` (with ``${env...}`` placeholders) is used
+    when a distribution is assembled from installed plugins; a remote provider sets ``enable_env``
+    to the variable that turns it on there (e.g. ``VLLM_URL``). ``package`` is filled in by the
+    plugin loader with the distribution that registered it.
+    """
+
+    api: str
+    provider_type: str
+    config: type[BaseModel]
+    factory: Factory
+    deps: tuple[str, ...] = ()
+    optional_deps: tuple[str, ...] = ()
+    sample_config: Mapping[str, Any] = field(default_factory=dict)
+    enable_env: str | None = None
+    description: str = ""
+    package: str = ""
+
+    @property
+    def is_remote(self) -> bool:
+        return self.provider_type.startswith("remote::")
+
+    @property
+    def default_id(self) -> str:
+        return self.provider_type.split("::", 1)[-1]
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What an authenticator may look at besides the token."""
+
+    path: str
+    headers: Mapping[str, str]
+    params: Mapping[str, list[str]]
+    client_host: str | None = None
+
+
+class Authenticator(Protocol):
+    """Validates a bearer token. Raise ``AuthenticationError`` to refuse (401) and
+    ``ProviderUnavailableError`` when the auth service cannot be reached (503, never a pass)."""
+
+    async def authenticate(self, token: str, request: RequestInfo) -> User: ...
+
+
+@dataclass(frozen=True)
+class AuthProviderSpec:
+    """An auth provider type for ``server.auth.provider_config.type``."""
+
+    type: str
+    config: type[BaseModel]
+    factory: Callable[[Any], Authenticator | Awaitable[Authenticator]]
+    package: str = ""
+
+
+class RegisterProvider(Protocol):
+    def __call__(
+        self,
+        *,
+        api: str,
+        provider_type: str,
+        config: type[BaseModel],
+        factory: Factory,
+        deps: tuple[str, ...] = (),
+        optional_deps: tuple[str, ...] = (),
+        sample_config: Mapping[str, Any] | None = None,
+        enable_env: str | None = None,
+        description: str = "",
+    ) -> None: ...
+
+
+class RegisterApi(Protocol):
+    def __call__(self, spec: ApiSpec) -> None: ...
+
+
+class RegisterAuthProvider(Protocol):
+    def __call__(
+        self,
+        *,
+        type: str,
+        config: type[BaseModel],
+        factory: Callable[[Any], Authenticator | Awaitable[Authenticator]],
+    ) -> None: ...
+
+
+@hookspec
+def stack_register_apis(register: RegisterApi) -> None:
+    """Contribute whole APIs: call ``register(ApiSpec(...))`` once per API.
+
+    The spec carries the API's route declarations, its provider protocol and, for routed APIs, its
+    resource kind. The API becomes available in run configs under ``spec.name``.
+    """
+
+
+@hookspec
+def stack_register_providers(register: RegisterProvider) -> None:
+    """Contribute provider types: call ``register(api=..., provider_type=..., config=...,
+    factory=...)`` once per provider type this plugin offers. See ``ProviderSpec``."""
+
+
+@hookspec
+def stack_register_auth_providers(register: RegisterAuthProvider) -> None:
+    """Contribute authentication providers, selected by ``server.auth.provider_config.type``."""

@@ -1,0 +1,100 @@
+"""The persistent resource registry.
+
+Rows live in one SQL table (``stack_resources``), written in a transaction per change; reads are
+served from an in-memory index loaded at start and updated on every write, so the request path never
+touches the database. ``source`` records where a resource came from (``config``, ``api`` or
+``provider``) so config-declared resources can be reconciled on restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+
+from pydantic import ValidationError
+from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, insert, select
+
+from .resources import Resource
+from .storage import Database
+
+__all__ = ["ResourceRegistry"]
+
+log = logging.getLogger("stack.registry")
+
+
+class ResourceRegistry:
+    """Registered resources by type and identifier, persisted in ``database``."""
+
+    def __init__(self, database: Database, types: Mapping[str, type[Resource]]) -> None:
+        self.database = database
+        self.types = dict(types)
+        self.metadata = MetaData()
+        self.table = Table(
+            database.table_name("stack_resources"),
+            self.metadata,
+            Column("type", String(64), primary_key=True),
+            Column("identifier", String(512), primary_key=True),
+            Column("provider_id", String(256), nullable=False),
+            Column("source", String(16), nullable=False),
+            Column("body", Text, nullable=False),
+            Column("updated_at", Float, nullable=False),
+        )
+        self._index: dict[str, dict[str, Resource]] = {t: {} for t in self.types}
+        self._sources: dict[tuple[str, str], str] = {}
+
+    async def open(self) -> None:
+        await self.database.create_tables(self.metadata)
+        await self.reload()
+
+    async def reload(self) -> None:
+        """Re-read every row (another replica may have written)."""
+        index: dict[str, dict[str, Resource]] = {t: {} for t in self.types}
+        sources: dict[tuple[str, str], str] = {}
+        async with self.database.engine.connect() as conn:
+            rows = (await conn.execute(select(self.table))).all()
+        for row in rows:
+            cls = self.types.get(row.type)
+            if cls is None:
+                continue
+            try:
+                index[row.type][row.identifier] = cls.model_validate_json(row.body)
+            except ValidationError as exc:
+                log.error("registry row %s/%s is unreadable, ignored: %s", row.type, row.identifier, exc)
+                continue
+            sources[(row.type, row.identifier)] = row.source
+        self._index, self._sources = index, sources
+
+    def get(self, type: str, identifier: str) -> Resource | None:
+        return self._index.get(type, {}).get(identifier)
+
+    def list(self, type: str) -> list[Resource]:
+        return list(self._index.get(type, {}).values())
+
+    def source(self, type: str, identifier: str) -> str | None:
+        return self._sources.get((type, identifier))
+
+    async def put(self, resource: Resource, source: str) -> None:
+        body = resource.model_dump_json()
+        key = (self.table.c.type == resource.type) & (self.table.c.identifier == resource.identifier)
+        async with self.database.engine.begin() as conn:
+            await conn.execute(delete(self.table).where(key))
+            await conn.execute(
+                insert(self.table).values(
+                    type=resource.type,
+                    identifier=resource.identifier,
+                    provider_id=resource.provider_id,
+                    source=source,
+                    body=body,
+                    updated_at=time.time(),
+                )
+            )
+        self._index.setdefault(resource.type, {})[resource.identifier] = resource
+        self._sources[(resource.type, resource.identifier)] = source
+
+    async def delete(self, type: str, identifier: str) -> None:
+        key = (self.table.c.type == type) & (self.table.c.identifier == identifier)
+        async with self.database.engine.begin() as conn:
+            await conn.execute(delete(self.table).where(key))
+        self._index.get(type, {}).pop(identifier, None)
+        self._sources.pop((type, identifier), None)

@@ -1,0 +1,179 @@
+"""Routing: registry services for resource kinds, and the router that federates a routed API.
+
+``ResourceService`` implements list/get/register/unregister for one kind. ``Router`` serves a
+routed API (inference, safety, ...) by looking up the resource a request names and calling the
+provider that owns it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from .context import current_user
+from .errors import BadRequestError, ConflictError, NotFoundError, ProviderUnavailableError
+from .resources import Resource
+from .spec import ApiSpec, ResourceKind, Route
+
+if TYPE_CHECKING:
+    from .stack import Stack
+
+__all__ = ["ResourceService", "Router", "not_found"]
+
+
+def not_found(kind: ResourceKind, identifier: str, known: list[str]) -> NotFoundError:
+    listed = ", ".join(sorted(known)[:20]) or "none"
+    return NotFoundError(
+        f"{kind.singular.replace('_', ' ').capitalize()} '{identifier}' not found. Registered "
+        f"{kind.plural.replace('_', ' ')}: {listed}. Register one with POST {kind.path}.",
+        param=kind.id_param,
+        code=f"{kind.singular}_not_found",
+    )
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+class ResourceService:
+    """The registry API of one resource kind."""
+
+    def __init__(self, kind: ResourceKind, stack: Stack) -> None:
+        self.kind, self.stack = kind, stack
+
+    def _providers(self) -> Mapping[str, object]:
+        return self.stack.providers_of(self.kind.api)
+
+    async def list(self) -> dict[str, Any]:
+        return {"object": "list", "data": self.stack.registry.list(self.kind.type)}
+
+    def lookup(self, identifier: str) -> Resource:
+        found = self.stack.registry.get(self.kind.type, identifier)
+        if found is None:
+            raise not_found(self.kind, identifier, [r.identifier for r in self.stack.registry.list(self.kind.type)])
+        return found
+
+    async def get(self, request: BaseModel) -> Resource:
+        return self.lookup(getattr(request, self.kind.path_param or self.kind.id_param))
+
+    def _provider_id(self, requested: str | None) -> str:
+        providers = self._providers()
+        if requested is not None:
+            if requested not in providers:
+                raise BadRequestError(
+                    f"Provider '{requested}' does not serve {self.kind.api}. Providers that do: "
+                    f"{', '.join(sorted(providers)) or 'none are configured'}.",
+                    param="provider_id",
+                )
+            return requested
+        if len(providers) == 1:
+            return next(iter(providers))
+        raise BadRequestError(
+            f"provider_id is required: several {self.kind.api} providers are configured "
+            f"({', '.join(sorted(providers))})." if providers else
+            f"No {self.kind.api} provider is configured; add one to the run config's providers.",
+            param="provider_id",
+        )
+
+    async def register(self, request: BaseModel, *, source: str = "api") -> Resource:
+        provider_id = self._provider_id(getattr(request, "provider_id", None))
+        resource = self.kind.build(request, provider_id)
+        user = current_user.get()
+        if user is not None:
+            resource.owner = user
+        existing = self.stack.registry.get(self.kind.type, resource.identifier)
+        if existing is not None and source == "api":
+            if _same(existing, resource):
+                return existing
+            raise ConflictError(
+                f"{self.kind.singular.replace('_', ' ').capitalize()} '{resource.identifier}' is already "
+                f"registered with provider '{existing.provider_id}'. Unregister it first "
+                f"(DELETE {self.kind.path}/{resource.identifier}).",
+                param=self.kind.id_param,
+            )
+        hook = getattr(self._providers()[provider_id], f"register_{self.kind.singular}", None)
+        if hook is not None:
+            accepted = await _maybe_await(hook(resource))
+            if isinstance(accepted, Resource):
+                resource = accepted
+        await self.stack.registry.put(resource, source)
+        return resource
+
+    async def unregister(self, request: BaseModel) -> None:
+        resource = self.lookup(getattr(request, self.kind.path_param or self.kind.id_param))
+        provider = self._providers().get(resource.provider_id)
+        hook = getattr(provider, f"unregister_{self.kind.singular}", None)
+        if hook is not None:
+            await _maybe_await(hook(resource))
+        await self.stack.registry.delete(self.kind.type, resource.identifier)
+
+
+def _same(a: Resource, b: Resource) -> bool:
+    skip = {"owner", "created"}
+    return a.model_dump(exclude=skip) == b.model_dump(exclude=skip)
+
+
+Handler = Callable[[BaseModel], Awaitable[Any]]
+
+
+class Router:
+    """Serves a routed API by dispatching each call to the provider owning the named resource.
+
+    The request's routing field is rewritten to the provider's own name for the resource
+    (``provider_resource_id``) when the two differ.
+    """
+
+    def __init__(self, spec: ApiSpec, stack: Stack, providers: Mapping[str, object]) -> None:
+        assert spec.resource is not None
+        self.spec, self.kind, self.stack, self.providers = spec, spec.resource, stack, dict(providers)
+        for route in spec.routes:
+            setattr(self, route.name, self._handler(route))
+
+    def resolve(self, identifier: str) -> tuple[Resource, object]:
+        """The resource and the provider object that serves it."""
+        resource = self.stack.registry.get(self.kind.type, identifier)
+        if resource is None:
+            known = [r.identifier for r in self.stack.registry.list(self.kind.type)]
+            raise not_found(self.kind, identifier, known)
+        provider = self.providers.get(resource.provider_id)
+        if provider is None:
+            raise ProviderUnavailableError(
+                f"Provider '{resource.provider_id}' serving {self.kind.singular} '{identifier}' is not "
+                "running.",
+                provider_id=resource.provider_id,
+            )
+        return resource, provider
+
+    def _handler(self, route: Route) -> Handler:
+        key, name = route.routing_key, route.name
+        if key is None:
+            return self._unrouted(route)
+
+        async def routed(request: BaseModel) -> Any:
+            resource, provider = self.resolve(getattr(request, key))
+            if resource.provider_resource_id != getattr(request, key):
+                request = request.model_copy(update={key: resource.provider_resource_id})
+            return await getattr(provider, name)(request)
+
+        return routed
+
+    def _unrouted(self, route: Route) -> Handler:
+        name = route.name
+
+        async def unrouted(request: BaseModel) -> Any:
+            wanted = getattr(request, "provider_id", None)
+            if wanted is None and len(self.providers) == 1:
+                wanted = next(iter(self.providers))
+            provider = self.providers.get(wanted) if wanted else None
+            if provider is None:
+                raise BadRequestError(
+                    f"provider_id is required for {route.method} {route.path}; "
+                    f"{self.spec.name} providers: {', '.join(sorted(self.providers))}.",
+                    param="provider_id",
+                )
+            return await getattr(provider, name)(request)
+
+        return unrouted

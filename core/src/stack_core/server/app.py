@@ -1,0 +1,109 @@
+"""``create_app``: the kernel as a pure-Starlette ASGI application.
+
+The app starts its stack on the ASGI lifespan; mounted inside another app that does not forward
+lifespan events, it starts on the first request instead. ``app.state.stack`` is the running stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ..config import RunConfig, load_config
+from ..plugins import PluginSet, load_plugins
+from ..services import stack_version
+from ..spec import ApiSpec
+from ..stack import Stack
+from .endpoints import make_endpoint
+from .errors import error_response
+from .middleware import KernelMiddleware
+from .openapi import openapi_document
+
+__all__ = ["create_app"]
+
+
+class _Lifecycle:
+    """Starts the stack exactly once, whoever asks first (lifespan or first request)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.started = False
+        self._lock = asyncio.Lock()
+
+    async def ensure_started(self) -> None:
+        if self.started:
+            return
+        async with self._lock:
+            if not self.started:
+                await self.stack.start()
+                self.started = True
+
+    async def stop(self) -> None:
+        if self.started:
+            await self.stack.stop()
+            self.started = False
+
+
+def _routes(specs: list[ApiSpec], stack: Stack) -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    for spec in specs:
+        for declared in spec.routes:
+            endpoint = make_endpoint(declared, lambda name=spec.name: stack.impl(name))
+            for path in declared.paths:
+                routes.append(Route(path, endpoint, methods=[declared.method], name=f"{spec.name}.{declared.name}"))
+    return routes
+
+
+def create_app(
+    config: str | Path | Mapping[str, Any] | RunConfig,
+    *,
+    plugins: PluginSet | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Starlette:
+    """Build the ASGI app for a run config (a path, YAML text, a mapping or a ``RunConfig``).
+
+    Config errors (bad YAML, unknown APIs or provider types, invalid fields) raise ``ConfigError``
+    here; provider start-up errors surface when the app starts.
+    """
+    run_config = load_config(config, env if env is not None else os.environ)
+    stack = Stack(run_config, plugins if plugins is not None else load_plugins())
+    specs = stack.plan()
+    lifecycle = _Lifecycle(stack)
+    document: dict[str, Any] = {}
+
+    async def openapi(_: Request) -> Response:
+        if not document:
+            document.update(openapi_document(specs, stack_version()))
+        return JSONResponse(document)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await lifecycle.ensure_started()
+        try:
+            yield
+        finally:
+            await lifecycle.stop()
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        return error_response(exc, request.scope.get("state", {}).get("request_id", ""))
+
+    app = Starlette(
+        routes=[*_routes(specs, stack), Route("/openapi.json", openapi, methods=["GET"])],
+        middleware=[Middleware(KernelMiddleware, ensure_started=lifecycle.ensure_started)],
+        exception_handlers={HTTPException: http_error},
+        lifespan=lifespan,
+    )
+    app.state.stack = stack
+    app.state.config = run_config
+    return app

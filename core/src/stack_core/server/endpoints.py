@@ -1,0 +1,135 @@
+"""Turning one ``Route`` declaration into a Starlette endpoint.
+
+The request model is built from path parameters, the query string (GET/DELETE) and the JSON body;
+the result is rendered by type: pydantic model → JSON, dict/list → JSON, ``bytes`` → pre-encoded
+JSON passed through, a Starlette ``Response`` as is, an async iterator on a streaming route → SSE.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from ..errors import BadRequestError, StackError
+from ..spec import Route
+from .errors import error_response, validation_error
+
+__all__ = ["make_endpoint"]
+
+log = logging.getLogger("stack.server")
+JSON = "application/json"
+DONE = b"data: [DONE]\n\n"
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def dumps(value: Any) -> bytes:
+    if isinstance(value, BaseModel):
+        return value.model_dump_json().encode()
+    return orjson.dumps(value, default=_default)
+
+
+def _list_fields(model: type[BaseModel] | None) -> frozenset[str]:
+    if model is None:
+        return frozenset()
+    found = set()
+    for name, info in model.model_fields.items():
+        origin = typing.get_origin(info.annotation)
+        args = typing.get_args(info.annotation)
+        if origin is list or any(typing.get_origin(a) is list for a in args):
+            found.add(name)
+    return frozenset(found)
+
+
+async def _sse(items: AsyncIterator[Any], request_id: str) -> AsyncIterator[bytes]:
+    try:
+        async for item in items:
+            if isinstance(item, bytes | bytearray):
+                yield b"data: " + bytes(item) + b"\n\n"
+            else:
+                yield b"data: " + dumps(item) + b"\n\n"
+    except Exception as exc:
+        if not isinstance(exc, StackError):
+            log.error("stream failed (request %s)", request_id, exc_info=exc)
+        response = error_response(exc, request_id)
+        yield b"data: " + bytes(response.body) + b"\n\n"
+        return
+    yield DONE
+
+
+def render(route: Route, result: Any, request_id: str) -> Response:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(status_code=204)
+    if isinstance(result, bytes):
+        return Response(result, status_code=route.status_code, media_type=JSON)
+    if route.stream and hasattr(result, "__aiter__"):
+        return StreamingResponse(
+            _sse(result, request_id),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+    return Response(dumps(result), status_code=route.status_code, media_type=JSON)
+
+
+async def _read_json(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if not body:
+        return {}
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequestError(f"Request body is not valid JSON: {exc}", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise BadRequestError("Request body must be a JSON object.", code="invalid_json")
+    return data
+
+
+def make_endpoint(route: Route, resolve: Callable[[], object]) -> Endpoint:
+    """An endpoint calling ``getattr(resolve(), route.name)`` with the built request model."""
+    model = route.request
+    lists = _list_fields(model)
+    from_query = route.method in ("GET", "DELETE")
+    name = route.name
+
+    async def endpoint(request: Request) -> Response:
+        method = getattr(resolve(), name)
+        request_id = request.scope.get("state", {}).get("request_id", "")
+        if model is None:
+            return render(route, await method(), request_id)
+        if route.raw_body:
+            return render(route, await method(request), request_id)
+        try:
+            if from_query:
+                query = request.query_params
+                data: dict[str, Any] = {
+                    k: (query.getlist(k) if k in lists else v) for k, v in query.items()
+                }
+            elif not request.path_params:
+                body = await request.body()
+                parsed = model.model_validate_json(body or b"{}")
+                return render(route, await method(parsed), request_id)
+            else:
+                data = await _read_json(request)
+            data.update(request.path_params)
+            parsed = model.model_validate(data)
+        except ValidationError as exc:
+            if any(e["type"] == "json_invalid" for e in exc.errors()):
+                raise BadRequestError("Request body is not valid JSON.", code="invalid_json") from None
+            raise validation_error(exc) from None
+        return render(route, await method(parsed), request_id)
+
+    return endpoint

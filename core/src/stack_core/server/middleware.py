@@ -1,0 +1,68 @@
+"""The kernel's ASGI middleware: request id, access log, errors → JSON, lazy start-up.
+
+Written as plain ASGI (no BaseHTTPMiddleware) to keep the per-request cost near zero.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import error_response
+
+__all__ = ["KernelMiddleware"]
+
+access_log = logging.getLogger("stack.access")
+REQUEST_ID = b"x-request-id"
+
+
+class KernelMiddleware:
+    """Outermost layer: assigns ``x-request-id``, maps any escaped exception to a JSON error,
+    logs the request, and makes sure the stack is started (when mounted without lifespan)."""
+
+    def __init__(self, app: ASGIApp, ensure_started: Callable[[], Awaitable[None]]) -> None:
+        self.app = app
+        self.ensure_started = ensure_started
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = ""
+        for key, value in scope["headers"]:
+            if key == REQUEST_ID:
+                request_id = value.decode("latin-1")[:128]
+                break
+        request_id = request_id or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (REQUEST_ID, request_id.encode("latin-1"))
+        started = False
+        status = 500
+        began = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started, status
+            if message["type"] == "http.response.start":
+                started = True
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        try:
+            await self.ensure_started()
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if started:
+                raise
+            response = error_response(exc, request_id)
+            await response(scope, receive, send_with_id)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s %d %.1fms id=%s", scope["method"], scope["path"], status,
+                    (time.perf_counter() - began) * 1000, request_id,
+                )

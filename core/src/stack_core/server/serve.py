@@ -1,0 +1,84 @@
+"""Serving the app with Hypercorn: one in-process worker, or N spawned workers sharing sockets.
+
+SIGTERM/SIGINT trigger a graceful shutdown (in-flight requests finish, providers shut down).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypercorn.config import Config as HypercornConfig
+
+from ..config import ServerConfig
+
+__all__ = ["serve"]
+
+WORKER_CONFIG_ENV = "STACK_WORKER_CONFIG"
+
+
+def hypercorn_config(server: ServerConfig) -> HypercornConfig:
+    config = HypercornConfig()
+    host = f"[{server.host}]" if ":" in server.host else server.host
+    config.bind = [f"{host}:{server.port}"]
+    config.accesslog = None
+    config.errorlog = "-"
+    config.graceful_timeout = 10.0
+    config.keep_alive_timeout = 75.0
+    config.workers = server.workers
+    if server.tls_certfile:
+        config.certfile = server.tls_certfile
+        config.keyfile = server.tls_keyfile
+        if server.tls_cafile:
+            import ssl
+
+            config.ca_certs = server.tls_cafile
+            config.verify_mode = ssl.CERT_REQUIRED
+    return config
+
+
+def _event_loop_runner() -> Any:
+    try:
+        import uvloop
+
+        return uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
+        return asyncio.run
+
+
+async def _serve_one(app: Any, config: HypercornConfig) -> None:
+    from hypercorn.asyncio import serve as hypercorn_serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await hypercorn_serve(app, config, shutdown_trigger=stop.wait)
+
+
+def serve(source: str | dict[str, Any], server: ServerConfig, app: Any = None) -> None:
+    """Serve the run config ``source`` (a file path or an unresolved config tree).
+
+    With one worker ``app`` (already built) is served in this process; with more, each spawned
+    worker builds its own app from ``source`` and the inherited environment.
+    """
+    config = hypercorn_config(server)
+    if server.workers <= 1:
+        _event_loop_runner()(_serve_one(app, config))
+        return
+    from hypercorn.run import run
+
+    if isinstance(source, dict):
+        handle = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)  # noqa: SIM115
+        with handle:
+            yaml.safe_dump(source, handle)
+        source = handle.name
+    os.environ[WORKER_CONFIG_ENV] = str(Path(source).resolve())
+    config.application_path = "stack_core.server.worker:app"
+    config.worker_class = "uvloop" if _event_loop_runner() is not asyncio.run else "asyncio"
+    run(config)

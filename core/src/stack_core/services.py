@@ -1,0 +1,86 @@
+"""Kernel-served APIs: inspect (health, version, routes) and providers."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from .errors import NotFoundError
+from .redact import redact
+
+if TYPE_CHECKING:
+    from .stack import ProviderInstance, Stack
+
+__all__ = ["InspectService", "ProvidersService", "stack_version"]
+
+HEALTH_TIMEOUT_S = 2.0
+
+
+def stack_version() -> str:
+    try:
+        return version("stack-core")
+    except PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+class InspectService:
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+
+    async def health(self) -> dict[str, str]:
+        return {"status": "OK"}
+
+    async def version(self) -> dict[str, str]:
+        return {"version": stack_version()}
+
+    async def routes(self) -> dict[str, Any]:
+        data = []
+        for spec in self.stack.served_apis():
+            types = sorted({p.provider_type for p in self.stack.instances(spec.name)})
+            for route in spec.routes:
+                for path in route.paths:
+                    data.append({"route": path, "method": route.method, "provider_types": types})
+        return {"data": data}
+
+
+async def provider_health(instance: ProviderInstance) -> dict[str, Any]:
+    check = getattr(instance.impl, "health", None)
+    if check is None:
+        return {"status": "Not Implemented"}
+    try:
+        result = await asyncio.wait_for(check(), HEALTH_TIMEOUT_S)
+    except TimeoutError:
+        return {"status": "Error", "message": f"health check timed out after {HEALTH_TIMEOUT_S}s"}
+    except Exception as exc:
+        return {"status": "Error", "message": f"{type(exc).__name__}: {exc}"}
+    return dict(result) if isinstance(result, dict) else {"status": "OK"}
+
+
+class ProvidersService:
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+
+    async def _info(self, instance: ProviderInstance) -> dict[str, Any]:
+        return {
+            "api": instance.api,
+            "provider_id": instance.provider_id,
+            "provider_type": instance.provider_type,
+            "config": redact(instance.config),
+            "health": await provider_health(instance),
+        }
+
+    async def list(self) -> dict[str, Any]:
+        instances = self.stack.instances()
+        return {"data": list(await asyncio.gather(*(self._info(i) for i in instances)))}
+
+    async def get(self, request: BaseModel) -> dict[str, Any]:
+        provider_id = getattr(request, "provider_id")
+        for instance in self.stack.instances():
+            if instance.provider_id == provider_id:
+                return await self._info(instance)
+        known = ", ".join(i.provider_id for i in self.stack.instances()) or "none"
+        raise NotFoundError(f"Provider '{provider_id}' not found. Configured providers: {known}.",
+                            param="provider_id")

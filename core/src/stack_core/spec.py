@@ -1,0 +1,164 @@
+"""API declarations: every route is declared once, here-shaped, in its API's spec module.
+
+A ``Route`` names the method on the object that serves the API (a provider, or the kernel's router
+for that API), the request model (path, query and body parameters together, as one pydantic model)
+and the response model. The Starlette routes, ``/openapi.json``, ``/v1/inspect/routes`` and the
+start-up protocol checks are all derived from these declarations.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from .errors import PluginError
+from .resources import Resource
+
+__all__ = ["ApiSpec", "ResourceKind", "Route", "check_protocol"]
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+_PATH_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::path)?}")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP route of an API.
+
+    ``name`` is the coroutine method called on the API's implementation with one argument, an
+    instance of ``request`` built from the path parameters, the query string (GET/DELETE) and the
+    JSON body (other methods). ``stream`` routes may return an async iterator, sent as SSE.
+    ``routing_key`` names the request field that holds the resource identifier the router
+    dispatches on (routed APIs only). ``aliases`` are extra paths serving the same route.
+    """
+
+    method: HttpMethod
+    path: str
+    name: str
+    request: type[BaseModel] | None = None
+    response: Any = None
+    stream: bool = False
+    routing_key: str | None = None
+    summary: str = ""
+    aliases: tuple[str, ...] = ()
+    status_code: int = 200
+    raw_body: bool = False
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        return tuple(_PATH_PARAM.findall(self.path))
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path, *self.aliases)
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """A resource type and how its registration request maps onto it.
+
+    ``id_param`` / ``provider_id_param`` are the register-request fields that become
+    ``identifier`` / ``provider_resource_id``; the rest are copied by name. ``api`` is the API whose
+    providers serve this kind. Providers may implement ``register_<singular>(resource)`` to accept
+    or refuse a registration, ``unregister_<singular>(resource)`` and ``list_<plural>()`` to report
+    what they serve.
+    """
+
+    type: str
+    singular: str
+    plural: str
+    resource: type[Resource]
+    api: str
+    path: str
+    id_param: str
+    provider_id_param: str
+    register_request: type[BaseModel]
+    path_param: str | None = None
+    config_key: str | None = None
+
+    @property
+    def item_path(self) -> str:
+        return f"{self.path}/{{{self.path_param or self.id_param}}}"
+
+    def build(self, request: BaseModel, provider_id: str) -> Resource:
+        data = request.model_dump(exclude_none=True)
+        identifier = data.pop(self.id_param, None) or f"{self.type}-{uuid.uuid4().hex[:16]}"
+        provider_resource_id = data.pop(self.provider_id_param, None)
+        data.pop("provider_id", None)
+        return self.resource(
+            identifier=identifier,
+            provider_id=provider_id,
+            provider_resource_id=provider_resource_id,
+            **data,
+        )
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    """A whole API: its name (as used in the run config's ``apis:``), routes and provider protocol.
+
+    ``protocol`` lists the coroutine methods a provider of this API must implement; ``resource`` is
+    set for APIs whose calls are routed to a provider by a resource (inference → Model). APIs with
+    ``provider_required=False`` are served by the object ``kernel(stack)`` returns (inspect,
+    providers, registries), and only while every API in ``depends_on`` is served.
+    """
+
+    name: str
+    routes: tuple[Route, ...]
+    protocol: type | None = None
+    resource: ResourceKind | None = None
+    description: str = ""
+    provider_required: bool = True
+    depends_on: tuple[str, ...] = field(default=())
+    kernel: Callable[[Any], object] | None = None
+
+    def __post_init__(self) -> None:
+        seen: set[tuple[str, str]] = set()
+        for route in self.routes:
+            for path in route.paths:
+                key = (route.method, path)
+                if key in seen:
+                    raise PluginError(f"API {self.name!r} declares {route.method} {path} twice")
+                seen.add(key)
+            if route.request is not None:
+                missing = set(route.path_params) - set(route.request.model_fields)
+                if missing:
+                    raise PluginError(
+                        f"API {self.name!r} route {route.method} {route.path}: path parameters "
+                        f"{sorted(missing)} are not fields of {route.request.__name__}"
+                    )
+
+
+def protocol_methods(protocol: type) -> list[str]:
+    """The public method names a protocol declares (its own and inherited, not object's)."""
+    names: list[str] = []
+    for cls in protocol.__mro__:
+        if cls in (object,) or cls.__name__ in ("Protocol", "Generic"):
+            continue
+        for name, value in vars(cls).items():
+            if not name.startswith("_") and callable(value) and name not in names:
+                names.append(name)
+    return names
+
+
+def check_protocol(impl: object, protocol: type, *, who: str) -> None:
+    """Raise ``PluginError`` naming ``who`` if ``impl`` lacks a method of ``protocol``."""
+    problems: list[str] = []
+    for name in protocol_methods(protocol):
+        method: Callable[..., Any] | None = getattr(impl, name, None)
+        expected = getattr(protocol, name)
+        if method is None or not callable(method):
+            problems.append(f"missing method {name}()")
+        elif inspect.iscoroutinefunction(expected) and not (
+            inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method)
+        ):
+            problems.append(f"{name}() must be async")
+    if problems:
+        raise PluginError(
+            f"{who} does not implement {protocol.__name__}: {'; '.join(problems)}"
+        )

@@ -1,0 +1,265 @@
+"""Assembling a running stack from a run config and the installed plugins.
+
+Start-up, in order: open the SQL store and the registry; resolve the configured APIs against the
+plugins' API specs; start providers API by API in dependency order (validating each config against
+its provider's config class and checking it implements its API's protocol); put a router in front
+of every routed API; start the kernel-served APIs; register the resources the config declares.
+Anything wrong stops start-up with a ``ConfigError``/``PluginError`` naming the culprit.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import inspect
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from pydantic import BaseModel
+
+from .config import ProviderEntry, RunConfig, StoreConfig, stack_home, validate_model
+from .errors import ConfigError, PluginError, StackError
+from .hookspecs import ProviderContext, ProviderSpec
+from .plugins import PluginSet, load_plugins
+from .registry import ResourceRegistry
+from .routing import ResourceService, Router
+from .spec import ApiSpec, ResourceKind, check_protocol
+from .storage import Database
+
+__all__ = ["ProviderInstance", "Stack"]
+
+log = logging.getLogger("stack")
+
+
+@dataclass(frozen=True)
+class ProviderInstance:
+    api: str
+    provider_id: str
+    provider_type: str
+    spec: ProviderSpec
+    config: BaseModel
+    impl: object
+
+
+class Stack:
+    """A configured, running set of providers and the objects serving each API."""
+
+    def __init__(self, config: RunConfig, plugins: PluginSet | None = None) -> None:
+        self.config = config
+        self.plugins = plugins if plugins is not None else load_plugins()
+        self.state_dir: Path = stack_home() / (config.image_name or "default")
+        self._instances: dict[str, list[ProviderInstance]] = {}
+        self._impls: dict[str, object] = {}
+        self._served: list[ApiSpec] = []
+        self.database: Database | None = None
+        self._registry: ResourceRegistry | None = None
+
+    # -- queries used by the kernel services and the server ------------------------------------
+
+    @property
+    def registry(self) -> ResourceRegistry:
+        if self._registry is None:
+            raise RuntimeError("stack is not started")
+        return self._registry
+
+    def served_apis(self) -> list[ApiSpec]:
+        return list(self._served)
+
+    def impl(self, api: str) -> object:
+        return self._impls[api]
+
+    def instances(self, api: str | None = None) -> list[ProviderInstance]:
+        if api is not None:
+            return list(self._instances.get(api, []))
+        return [i for group in self._instances.values() for i in group]
+
+    def providers_of(self, api: str) -> dict[str, object]:
+        return {i.provider_id: i.impl for i in self._instances.get(api, [])}
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    def plan(self) -> list[ApiSpec]:
+        """The APIs this config will serve, in start order; validates API names and providers."""
+        provided = self._start_order(self._requested_apis())
+        kernel = [
+            s for s in self.plugins.apis.values()
+            if not s.provider_required and all(d in provided for d in s.depends_on)
+        ]
+        return [self.plugins.apis[a] for a in provided] + kernel
+
+    async def start(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.database = Database(self.config.metadata_store or StoreConfig(), self.state_dir / "registry.db")
+        kinds = {s.resource.type: s.resource.resource for s in self.plugins.apis.values() if s.resource}
+        self._registry = ResourceRegistry(self.database, kinds)
+        await self._registry.open()
+        try:
+            for spec in self.plan():
+                if spec.provider_required:
+                    await self._start_api(spec)
+                else:
+                    assert spec.kernel is not None, f"kernel API {spec.name} has no kernel factory"
+                    self._impls[spec.name] = spec.kernel(self)
+                    self._served.append(spec)
+            await self._register_config_resources()
+        except BaseException:
+            await self.stop()
+            raise
+
+    def _requested_apis(self) -> list[str]:
+        names = list(dict.fromkeys([*self.config.apis, *self.config.providers]))
+        requested: list[str] = []
+        for name in names:
+            spec = self.plugins.apis.get(name)
+            if spec is None:
+                known = ", ".join(sorted(self.plugins.apis))
+                raise ConfigError(
+                    f"run config names unknown API '{name}'. Known APIs: {known}. An API may come from "
+                    f"a plugin package that is not installed.{self._failures_hint()}"
+                )
+            if not spec.provider_required:
+                continue
+            if not self.config.providers.get(name):
+                raise ConfigError(
+                    f"API '{name}' is listed in apis but providers.{name} configures no provider; "
+                    f"add one (see `stack list-providers {name}`) or remove it from apis."
+                )
+            requested.append(name)
+        return requested
+
+    def _failures_hint(self) -> str:
+        if not self.plugins.failures:
+            return ""
+        return " Plugins that failed to load: " + "; ".join(f.describe() for f in self.plugins.failures)
+
+    def _spec_for(self, api: str, index: int, entry: ProviderEntry) -> ProviderSpec:
+        spec = self.plugins.provider(api, entry.provider_type)
+        if spec is not None:
+            return spec
+        installed = ", ".join(s.provider_type for s in self.plugins.providers_for(api)) or "none"
+        package = "stack-provider-" + entry.provider_type.split("::", 1)[-1]
+        raise ConfigError(
+            f"providers.{api}[{index}] (provider_id '{entry.provider_id}'): provider type "
+            f"'{entry.provider_type}' is not installed. Install the package that provides it, e.g. "
+            f"`pip install {package}`. Installed {api} providers: {installed}.{self._failures_hint()}"
+        )
+
+    def _start_order(self, apis: list[str]) -> list[str]:
+        graph: dict[str, set[str]] = {}
+        for api in apis:
+            needs: set[str] = set()
+            for index, entry in enumerate(self.config.providers[api]):
+                spec = self._spec_for(api, index, entry)
+                for dep in spec.deps:
+                    if dep not in apis:
+                        raise ConfigError(
+                            f"provider '{entry.provider_id}' ({entry.provider_type}) needs the '{dep}' API; "
+                            f"configure a provider under providers.{dep}."
+                        )
+                needs |= {d for d in (*spec.deps, *spec.optional_deps) if d in apis and d != api}
+            graph[api] = needs
+        try:
+            return list(graph and graphlib.TopologicalSorter(graph).static_order())
+        except graphlib.CycleError as exc:
+            raise ConfigError(f"provider dependencies form a cycle between APIs: {exc.args[1]}") from None
+
+    async def _start_api(self, api_spec: ApiSpec) -> None:
+        api = api_spec.name
+        seen = {i.provider_id for i in self.instances()}
+        for index, entry in enumerate(self.config.providers[api]):
+            if entry.provider_id in seen:
+                raise ConfigError(f"providers.{api}[{index}]: provider_id '{entry.provider_id}' is used twice")
+            seen.add(entry.provider_id)
+            instance = await self._start_provider(api_spec, index, entry)
+            self._instances.setdefault(api, []).append(instance)
+        providers = self.providers_of(api)
+        if api_spec.resource is not None:
+            self._impls[api] = Router(api_spec, self, providers)
+        elif len(providers) == 1:
+            self._impls[api] = next(iter(providers.values()))
+        else:
+            raise ConfigError(
+                f"API '{api}' serves one provider at a time, but providers.{api} configures "
+                f"{len(providers)} ({', '.join(providers)})."
+            )
+        self._served.append(api_spec)
+
+    async def _start_provider(self, api_spec: ApiSpec, index: int, entry: ProviderEntry) -> ProviderInstance:
+        api = api_spec.name
+        spec = self._spec_for(api, index, entry)
+        who = f"provider '{entry.provider_id}' ({entry.provider_type}, package {spec.package})"
+        config = validate_model(
+            spec.config,
+            entry.config,
+            what=f"config of {who}",
+            prefix=("providers", api, index, "config"),
+            raw_text=self.config.raw_text,
+        )
+        assert self.database is not None
+        context = ProviderContext(
+            provider_id=entry.provider_id,
+            api=api,
+            deps={d: self._impls[d] for d in (*spec.deps, *spec.optional_deps) if d in self._impls},
+            resources=self.registry,
+            database=self.database,
+            state_dir=self.state_dir / "providers" / entry.provider_id,
+        )
+        try:
+            impl = spec.factory(config, context)
+            if inspect.isawaitable(impl):
+                impl = await impl
+        except StackError:
+            raise
+        except Exception as exc:
+            raise PluginError(f"{who} failed to start: {type(exc).__name__}: {exc}") from exc
+        if api_spec.protocol is not None:
+            check_protocol(impl, api_spec.protocol, who=who)
+        return ProviderInstance(api, entry.provider_id, entry.provider_type, spec, config, impl)
+
+    async def _register_config_resources(self) -> None:
+        registries = {
+            s.resource.config_key: s for s in self._served if s.resource and not s.provider_required
+        }
+        for spec in self.plugins.apis.values():
+            key = spec.resource.config_key if spec.resource else None
+            if key and key not in registries and self.config.resources(key):
+                raise ConfigError(
+                    f"run config declares {key} but no {spec.resource.api} provider is configured to "  # type: ignore[union-attr]
+                    "serve them; add one under providers."
+                )
+        for spec in registries.values():
+            kind, service = spec.resource, self._impls[spec.name]
+            assert kind is not None and isinstance(service, ResourceService)
+            declared = await self._register_entries(kind, service)
+            for resource in self.registry.list(kind.type):
+                stale = resource.identifier not in declared
+                if stale and self.registry.source(kind.type, resource.identifier) == "config":
+                    await self.registry.delete(kind.type, resource.identifier)
+
+    async def _register_entries(self, kind: ResourceKind, service: ResourceService) -> set[str]:
+        declared: set[str] = set()
+        assert kind.config_key is not None
+        for path, entry in self.config.resources(kind.config_key):
+            request = validate_model(kind.register_request, entry, what="run config", prefix=path)
+            try:
+                resource = await service.register(request, source="config")
+            except StackError as exc:
+                where = ".".join(str(p) for p in path)
+                raise ConfigError(f"{where}: {exc.message}") from exc
+            declared.add(resource.identifier)
+        return declared
+
+    async def stop(self) -> None:
+        for instance in reversed(self.instances()):
+            shutdown = getattr(instance.impl, "shutdown", None)
+            if shutdown is None:
+                continue
+            try:
+                result = shutdown()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("provider %s failed to shut down", instance.provider_id)
+        if self.database is not None:
+            await self.database.close()
+            self.database = None
+
