@@ -143,7 +143,8 @@ def from_schema(schema: Any, text: str) -> Any:
         return {k: from_schema(v, text) for k, v in (schema.get("properties") or {}).items()}
     if kind == "array":
         return [from_schema(schema.get("items"), text)]
-    scalars = {"integer": words(text), "number": float(words(text)), "boolean": True, "null": None}
+    count = words(text)
+    scalars: dict[Any, Any] = {"integer": count, "number": float(count), "boolean": True, "null": None}
     return scalars.get(kind, text)
 
 
@@ -273,6 +274,10 @@ def header_float(request: web.Request, name: str) -> float:
     return float(value) if value else 0.0
 
 
+def _names(value: Sequence[str] | str) -> list[str]:
+    return [m for m in (value.split(",") if isinstance(value, str) else value) if m]
+
+
 # ---------------------------------------------------------------- server
 
 class FakeBackend:
@@ -282,8 +287,7 @@ class FakeBackend:
                  embedding_models: Sequence[str] | str = (), embedding_dim: int = 384,
                  api_key: str | None = None, latency_ms: float = 0.0, chunks: int = 8,
                  host: str = "127.0.0.1", port: int = 0) -> None:
-        as_list = lambda v: [m for m in (v.split(",") if isinstance(v, str) else v) if m]  # noqa: E731
-        self.models, self.embedding_models = as_list(models), as_list(embedding_models)
+        self.models, self.embedding_models = _names(models), _names(embedding_models)
         self.embedding_dim, self.chunks, self.latency_ms = embedding_dim, max(1, chunks), latency_ms
         self.auth = f"Bearer {api_key}" if api_key else None
         self.host, self.port, self.url = host, port, ""
@@ -324,7 +328,7 @@ class FakeBackend:
         tags = {"models": [{"name": m, "model": m, "modified_at": "2024-01-01T00:00:00Z", "size": 10**9,
                             "digest": hashlib.sha256(m.encode()).hexdigest(), "details": _DETAILS}
                            for m in every]}
-        info = {"model_id": self.models[0] if self.models else "", "model_sha": None, "model_dtype": "float16",
+        info = {"model_id": (self.models or [""])[0], "model_sha": None, "model_dtype": "float16",
                 "model_device_type": "cpu", "model_pipeline_tag": "text-generation", "max_best_of": 2,
                 "max_concurrent_requests": 128, "max_stop_sequences": 4, "max_input_tokens": 8191,
                 "max_total_tokens": 8192, "validation_workers": 2, "max_client_batch_size": 32,
@@ -466,11 +470,13 @@ class FakeBackend:
         if call:
             first: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [
                 {"index": 0, **call, "function": {**call["function"], "arguments": ""}}]}
-            deltas = [{"tool_calls": [{"index": 0, "function": {"arguments": p}}]} for p in pieces]
+            deltas: list[dict[str, Any]] = [{"tool_calls": [{"index": 0, "function": {"arguments": p}}]}
+                                            for p in pieces]
         else:
             first, deltas = {"role": "assistant", "content": ""}, [{"content": p} for p in pieces]
-        steps = [(first, None, None), *((d, chat_logprobs(p, top) if want_lp else None, None)
-                                        for d, p in zip(deltas, pieces, strict=True)), ({}, None, reply.finish)]
+        lps = [chat_logprobs(p, top) if want_lp else None for p in pieces]
+        steps = [(first, None, None), *((d, lp, None) for d, lp in zip(deltas, lps, strict=True)),
+                 ({}, None, reply.finish)]
         events = [sse({**head, "choices": [{"index": i, "delta": d, "logprobs": lp, "finish_reason": f}]})
                   for d, lp, f in steps for i in range(n)]
         if with_usage:
@@ -553,7 +559,7 @@ class FakeBackend:
         calls = [{"function": {"name": reply.tool[1], "arguments": loads(reply.text.encode())}}] \
             if reply.tool else None
         pieces = [""] if calls else split(reply.text, self._chunks(request, body))
-        value = (lambda p: {**wrap(p), "tool_calls": calls}) if calls else wrap  # noqa: E731
+        value = (lambda p: {**wrap(p), "tool_calls": calls}) if calls else wrap
         if not body.get("stream", True):
             return ok({**head, key: value("" if calls else reply.text), **final})
         events = [dumps({**head, key: value(p), "done": False}) + b"\n" for p in pieces]

@@ -86,7 +86,11 @@ class ServerConfig(_Strict):
     quota: QuotaConfig | None = None
 
 
-class RegisteredResources(_Strict):
+class RegisteredResources(BaseModel):
+    """Resources declared in config; plugin APIs' kinds go here under their ``config_key``."""
+
+    model_config = ConfigDict(extra="allow")
+
     models: list[dict[str, Any]] = Field(default_factory=list)
     shields: list[dict[str, Any]] = Field(default_factory=list)
     vector_dbs: list[dict[str, Any]] = Field(default_factory=list)
@@ -129,7 +133,9 @@ class RunConfig(_Strict):
     def resources(self, key: str) -> list[tuple[tuple[str | int, ...], dict[str, Any]]]:
         """Entries for a resource list from both places, each with its YAML path."""
         top = [((key, i), e) for i, e in enumerate(getattr(self, key, []))]
-        nested = getattr(self.registered_resources, key, [])
+        nested = getattr(self.registered_resources, key, None) or []
+        if not isinstance(nested, list) or not all(isinstance(e, dict) for e in nested):
+            raise ConfigError(f"registered_resources.{key} must be a list of mappings")
         return top + [(("registered_resources", key, i), e) for i, e in enumerate(nested)]
 
 

@@ -69,7 +69,7 @@ def _operation(spec: ApiSpec, route: Route, schemas: dict[str, Any]) -> dict[str
     path_params = set(route.path_params)
     full = schemas.get(model.__name__, {})
     props: dict[str, Any] = full.get("properties", {})
-    required = set(full.get("required", []))
+    required: list[str] = full.get("required", [])
     params = [
         {"name": p, "in": "path", "required": True, "schema": props.get(p, {"type": "string"})}
         for p in route.path_params
@@ -83,7 +83,7 @@ def _operation(spec: ApiSpec, route: Route, schemas: dict[str, Any]) -> dict[str
         body = {
             **full,
             "properties": {n: s for n, s in props.items() if n not in path_params},
-            "required": sorted(required - path_params),
+            "required": [n for n in required if n not in path_params],
         }
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     if params:
