@@ -16,7 +16,11 @@ ECHO_CONFIG: dict[str, Any] = {
     "apis": ["echo"],
     "providers": {
         "echo": [
-            {"provider_id": "echo-a", "provider_type": "inline::echo", "config": {"prefix": "A:", "api_key": "sk-a"}},
+            {
+                "provider_id": "echo-a",
+                "provider_type": "inline::echo",
+                "config": {"prefix": "A:", "api_key": "sk-a"},
+            },
             {"provider_id": "echo-b", "provider_type": "inline::echo", "config": {"prefix": "B:"}},
         ]
     },

@@ -27,7 +27,9 @@ def test_default_used_when_unset() -> None:
 
 
 def test_default_ignored_when_set() -> None:
-    assert sub("${env.OLLAMA_URL:=http://localhost:11434}", OLLAMA_URL="http://gpu:11434") == "http://gpu:11434"
+    assert (
+        sub("${env.OLLAMA_URL:=http://localhost:11434}", OLLAMA_URL="http://gpu:11434") == "http://gpu:11434"
+    )
 
 
 def test_default_used_when_set_but_empty() -> None:
@@ -57,8 +59,13 @@ def test_conditional_true_flag() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("${env.PORT:=8321}", 8321), ("${env.TIMEOUT:=60}", 60), ("${env.DEBUG:=false}", False),
-     ("${env.RATIO:=0.5}", 0.5), ("${env.ON:=True}", True)],
+    [
+        ("${env.PORT:=8321}", 8321),
+        ("${env.TIMEOUT:=60}", 60),
+        ("${env.DEBUG:=false}", False),
+        ("${env.RATIO:=0.5}", 0.5),
+        ("${env.ON:=True}", True),
+    ],
 )
 def test_typed_defaults(text: str, expected: object) -> None:
     value = sub(text)

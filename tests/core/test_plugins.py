@@ -66,7 +66,10 @@ def test_import_failure_names_distribution_and_entry_point(site: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         create_app(config, plugins=plugins)
     message = exc.value.message
-    assert "pip install stack-provider-broken" in message and "'broken' from package 'stack-provider-broken'" in message
+    assert (
+        "pip install stack-provider-broken" in message
+        and "'broken' from package 'stack-provider-broken'" in message
+    )
 
 
 def test_allow_and_deny_lists(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,8 +118,13 @@ async def test_provider_missing_protocol_method_fails_start(plugins: object) -> 
 
 
 async def test_provider_config_errors_name_the_yaml_path(plugins: object) -> None:
-    config = {"providers": {"echo": [{"provider_id": "x", "provider_type": "inline::echo",
-                                      "config": {"prefx": "a", "port": "x"}}]}}
+    config = {
+        "providers": {
+            "echo": [
+                {"provider_id": "x", "provider_type": "inline::echo", "config": {"prefx": "a", "port": "x"}}
+            ]
+        }
+    }
     app = create_app(config, plugins=plugins)  # type: ignore[arg-type]
     with pytest.raises(ConfigError) as exc:
         async with app.router.lifespan_context(app):

@@ -27,7 +27,9 @@ async def test_federation_routes_each_resource_to_its_provider(serve: Any) -> No
 
 async def test_provider_resource_id_is_what_the_provider_sees(serve: Any) -> None:
     async with serve() as client:
-        await client.post("/v1/voices", json={"voice_id": "nick", "provider_voice_id": "real", "provider_id": "echo-a"})
+        await client.post(
+            "/v1/voices", json={"voice_id": "nick", "provider_voice_id": "real", "provider_id": "echo-a"}
+        )
         reply = (await client.post("/v1/echo", json={"voice": "nick", "text": "x"})).json()
     assert reply["voice"] == "real"
 
@@ -60,7 +62,11 @@ async def test_unknown_resource_is_404_naming_registered_ones(serve: Any) -> Non
 
 @pytest.mark.parametrize(
     ("body", "needle"),
-    [(b"{not json", "not valid JSON"), (b'{"voice": "alto"}', "'text'"), (b'{"voice": 1, "text": "x"}', "'voice'")],
+    [
+        (b"{not json", "not valid JSON"),
+        (b'{"voice": "alto"}', "'text'"),
+        (b'{"voice": 1, "text": "x"}', "'voice'"),
+    ],
 )
 async def test_bad_requests_are_400_naming_the_problem(serve: Any, body: bytes, needle: str) -> None:
     async with serve() as client:
@@ -80,7 +86,9 @@ async def test_unknown_route_and_method(serve: Any) -> None:
 
 async def test_registry_crud(serve: Any) -> None:
     async with serve() as client:
-        created = await client.post("/v1/voices", json={"voice_id": "v1", "provider_id": "echo-b", "tone": "warm"})
+        created = await client.post(
+            "/v1/voices", json={"voice_id": "v1", "provider_id": "echo-b", "tone": "warm"}
+        )
         assert created.status_code == 200 and created.json()["provider_resource_id"] == "v1"
         assert (await client.get("/v1/voices/v1")).json()["tone"] == "warm"
         listed = (await client.get("/v1/voices")).json()["data"]
@@ -95,7 +103,9 @@ async def test_register_conflicts_and_refusals(serve: Any) -> None:
         assert ambiguous.status_code == 400 and "echo-a, echo-b" in ambiguous.json()["error"]["message"]
         unknown = await client.post("/v1/voices", json={"voice_id": "v", "provider_id": "zzz"})
         assert unknown.status_code == 400 and "Providers that do: echo-a, echo-b" in unknown.text
-        refused = await client.post("/v1/voices", json={"voice_id": "v", "provider_id": "echo-a", "tone": "forbidden"})
+        refused = await client.post(
+            "/v1/voices", json={"voice_id": "v", "provider_id": "echo-a", "tone": "forbidden"}
+        )
         assert refused.status_code == 400 and "not served by echo-a" in refused.text
         conflict = await client.post("/v1/voices", json={"voice_id": "alto", "provider_id": "echo-b"})
         assert conflict.status_code == 409
@@ -130,6 +140,10 @@ async def test_openapi_document_is_derived_from_the_declarations(serve: Any) -> 
     echo = doc["paths"]["/v1/echo"]["post"]
     assert echo["requestBody"]["content"]["application/json"]["schema"]["required"] == ["voice", "text"]
     get_voice = doc["paths"]["/v1/voices/{voice_id}"]["get"]
-    assert get_voice["parameters"][0] == {"name": "voice_id", "in": "path", "required": True,
-                                          "schema": {"title": "Voice Id", "type": "string"}}
+    assert get_voice["parameters"][0] == {
+        "name": "voice_id",
+        "in": "path",
+        "required": True,
+        "schema": {"title": "Voice Id", "type": "string"},
+    }
     assert "Voice" in doc["components"]["schemas"]

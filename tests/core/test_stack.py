@@ -38,7 +38,9 @@ async def test_config_resource_for_unknown_provider_fails_start(plugins: Any) ->
     config = copy.deepcopy(ECHO_CONFIG)
     config["registered_resources"] = {"voices": [{"voice_id": "x", "provider_id": "nope"}]}
     app = create_app(config, plugins=plugins)
-    with pytest.raises(ConfigError, match=r"registered_resources.voices.0: Provider 'nope' does not serve echo"):
+    with pytest.raises(
+        ConfigError, match=r"registered_resources.voices.0: Provider 'nope' does not serve echo"
+    ):
         async with app.router.lifespan_context(app):
             pass
 

@@ -12,8 +12,16 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from stack_core import ApiSpec, BadRequestError, ProviderContext, Resource, ResourceKind, Route, hookimpl
-from stack_core import resource_api
+from stack_core import (
+    ApiSpec,
+    BadRequestError,
+    ProviderContext,
+    Resource,
+    ResourceKind,
+    Route,
+    hookimpl,
+    resource_api,
+)
 
 
 class Voice(Resource):
@@ -46,8 +54,15 @@ class EchoApi(Protocol):
 
 
 VOICES = ResourceKind(
-    type="voice", singular="voice", plural="voices", resource=Voice, api="echo", path="/v1/voices",
-    id_param="voice_id", provider_id_param="provider_voice_id", register_request=RegisterVoiceRequest,
+    type="voice",
+    singular="voice",
+    plural="voices",
+    resource=Voice,
+    api="echo",
+    path="/v1/voices",
+    id_param="voice_id",
+    provider_id_param="provider_voice_id",
+    register_request=RegisterVoiceRequest,
     config_key="voices",
 )
 ECHO_API = ApiSpec(
@@ -71,8 +86,9 @@ class EchoProvider:
         self.config, self.context = config, context
 
     async def echo(self, request: EchoRequest) -> EchoResponse | AsyncIterator[EchoResponse]:
-        reply = EchoResponse(text=self.config.prefix + request.text, voice=request.voice,
-                             provider_id=self.context.provider_id)
+        reply = EchoResponse(
+            text=self.config.prefix + request.text, voice=request.voice, provider_id=self.context.provider_id
+        )
         if not request.stream:
             return reply
         return self._stream(reply)
@@ -103,7 +119,17 @@ def stack_register_apis(register):  # type: ignore[no-untyped-def]
 
 @hookimpl
 def stack_register_providers(register):  # type: ignore[no-untyped-def]
-    register(api="echo", provider_type="inline::echo", config=EchoConfig, factory=EchoProvider,
-             sample_config={"prefix": "${env.ECHO_PREFIX:=}"}, description="test echo")
-    register(api="echo", provider_type="inline::incomplete", config=EchoConfig,
-             factory=lambda config, context: Incomplete())
+    register(
+        api="echo",
+        provider_type="inline::echo",
+        config=EchoConfig,
+        factory=EchoProvider,
+        sample_config={"prefix": "${env.ECHO_PREFIX:=}"},
+        description="test echo",
+    )
+    register(
+        api="echo",
+        provider_type="inline::incomplete",
+        config=EchoConfig,
+        factory=lambda config, context: Incomplete(),
+    )

@@ -89,7 +89,17 @@ if TYPE_CHECKING:
         UnsupportedError,
     )
     from .hookspecs import Authenticator, ProviderContext, ProviderSpec, RequestInfo, hookimpl
-    from .resources import Benchmark, Dataset, Model, Resource, ScoringFunction, Shield, ToolGroup, User, VectorDB
+    from .resources import (
+        Benchmark,
+        Dataset,
+        Model,
+        Resource,
+        ScoringFunction,
+        Shield,
+        ToolGroup,
+        User,
+        VectorDB,
+    )
     from .server.app import create_app
     from .spec import ApiSpec, ResourceKind, Route
     from .stack import Stack

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from .apis.inference import INFERENCE_API
 from .apis.inspect import INSPECT_API, PROVIDERS_API
-from .apis.resources import RESOURCE_KINDS, resource_api
+from .apis.resources import MODELS, RESOURCE_KINDS, resource_api
 from .hookspecs import RegisterApi, hookimpl
 
 
@@ -11,5 +12,8 @@ from .hookspecs import RegisterApi, hookimpl
 def stack_register_apis(register: RegisterApi) -> None:
     register(INSPECT_API)
     register(PROVIDERS_API)
+    register(INFERENCE_API)
+    register(resource_api(MODELS, list_aliases=("/v1/openai/v1/models",)))
     for kind in RESOURCE_KINDS:
-        register(resource_api(kind))
+        if kind is not MODELS:
+            register(resource_api(kind))

@@ -35,7 +35,10 @@ def _source(config: str | None) -> str | dict[str, Any]:
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()  # noqa: E731
+
+    def line(row: list[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
@@ -60,7 +63,10 @@ def cmd_list_apis(_: argparse.Namespace) -> None:
     from .plugins import load_plugins
 
     plugins = load_plugins()
-    rows = [[s.name, str(len(s.routes)), s.description] for s in sorted(plugins.apis.values(), key=lambda s: s.name)]
+    rows = [
+        [s.name, str(len(s.routes)), s.description]
+        for s in sorted(plugins.apis.values(), key=lambda s: s.name)
+    ]
     print(_table(rows, ["API", "ROUTES", "DESCRIPTION"]))
 
 
@@ -118,7 +124,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=os.environ.get("STACK_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("STACK_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s"
+    )
     if not os.environ.get("STACK_ACCESS_LOG"):
         logging.getLogger("stack.access").setLevel(logging.WARNING)
     _apply_env(getattr(args, "env", []))

@@ -215,7 +215,9 @@ def parse_config(tree: Any, env: Mapping[str, str], source: str | None = None) -
         raise ConfigError(f"run config {source or ''} must be a YAML mapping, got {type(tree).__name__}")
     subst: Substitution = substitute(tree, env)
     data = _drop_disabled(subst.value)
-    config = validate_model(RunConfig, data, what=f"run config {source or ''}".strip(), raw_text=subst.raw_text)
+    config = validate_model(
+        RunConfig, data, what=f"run config {source or ''}".strip(), raw_text=subst.raw_text
+    )
     config._source = source
     config._raw_text = subst.raw_text
     return config

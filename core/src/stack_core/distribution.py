@@ -33,7 +33,11 @@ def assemble(plugins: PluginSet, env: Mapping[str, str]) -> dict[str, Any]:
         provider_id = spec.default_id if spec.default_id not in used else f"{spec.default_id}-{spec.api}"
         used.add(provider_id)
         providers.setdefault(spec.api, []).append(
-            {"provider_id": provider_id, "provider_type": spec.provider_type, "config": dict(spec.sample_config)}
+            {
+                "provider_id": provider_id,
+                "provider_type": spec.provider_type,
+                "config": dict(spec.sample_config),
+            }
         )
     _drop_unmet(providers, plugins)
     return {"version": 2, "image_name": "default", "apis": sorted(providers), "providers": providers}
@@ -45,7 +49,8 @@ def _drop_unmet(providers: dict[str, list[dict[str, Any]]], plugins: PluginSet) 
         changed = False
         for api, entries in list(providers.items()):
             kept = [
-                e for e in entries
+                e
+                for e in entries
                 if all(d in providers for d in plugins.providers[(api, e["provider_type"])].deps)
             ]
             if len(kept) != len(entries):

@@ -16,6 +16,7 @@ The kernel's own APIs are contributed through these same hooks (``stack_core.bui
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,7 +131,7 @@ class AuthProviderSpec:
     """An auth provider type for ``server.auth.provider_config.type``."""
 
     type: str
-    config: type[BaseModel]
+    config: builtins.type[BaseModel]
     factory: Callable[[Any], Authenticator | Awaitable[Authenticator]]
     package: str = ""
 

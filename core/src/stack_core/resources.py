@@ -17,11 +17,11 @@ __all__ = [
     "Benchmark",
     "Dataset",
     "Model",
-    "User",
     "Resource",
     "ScoringFunction",
     "Shield",
     "ToolGroup",
+    "User",
     "VectorDB",
 ]
 

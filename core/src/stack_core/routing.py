@@ -21,7 +21,7 @@ from .spec import ApiSpec, ResourceKind, Route
 if TYPE_CHECKING:
     from .stack import Stack
 
-__all__ = ["ResourceService", "Router", "not_found"]
+__all__ = ["ResourceService", "Router", "not_found", "same_resource"]
 
 
 def not_found(kind: ResourceKind, identifier: str, known: list[str]) -> NotFoundError:
@@ -53,7 +53,9 @@ class ResourceService:
     def lookup(self, identifier: str) -> Resource:
         found = self.stack.registry.get(self.kind.type, identifier)
         if found is None:
-            raise not_found(self.kind, identifier, [r.identifier for r in self.stack.registry.list(self.kind.type)])
+            raise not_found(
+                self.kind, identifier, [r.identifier for r in self.stack.registry.list(self.kind.type)]
+            )
         return found
 
     async def get(self, request: BaseModel) -> Resource:
@@ -73,8 +75,9 @@ class ResourceService:
             return next(iter(providers))
         raise BadRequestError(
             f"provider_id is required: several {self.kind.api} providers are configured "
-            f"({', '.join(sorted(providers))})." if providers else
-            f"No {self.kind.api} provider is configured; add one to the run config's providers.",
+            f"({', '.join(sorted(providers))})."
+            if providers
+            else f"No {self.kind.api} provider is configured; add one to the run config's providers.",
             param="provider_id",
         )
 
@@ -86,7 +89,7 @@ class ResourceService:
             resource.owner = user
         existing = self.stack.registry.get(self.kind.type, resource.identifier)
         if existing is not None and source == "api":
-            if _same(existing, resource):
+            if same_resource(existing, resource):
                 return existing
             raise ConflictError(
                 f"{self.kind.singular.replace('_', ' ').capitalize()} '{resource.identifier}' is already "
@@ -111,7 +114,8 @@ class ResourceService:
         await self.stack.registry.delete(self.kind.type, resource.identifier)
 
 
-def _same(a: Resource, b: Resource) -> bool:
+def same_resource(a: Resource, b: Resource) -> bool:
+    """Equal but for owner and creation time."""
     skip = {"owner", "created"}
     return a.model_dump(exclude=skip) == b.model_dump(exclude=skip)
 

@@ -6,8 +6,7 @@ import asyncio
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
+from .apis.inspect import ProviderIdRequest
 from .errors import NotFoundError
 from .redact import redact
 
@@ -76,11 +75,12 @@ class ProvidersService:
         instances = self.stack.instances()
         return {"data": list(await asyncio.gather(*(self._info(i) for i in instances)))}
 
-    async def get(self, request: BaseModel) -> dict[str, Any]:
-        provider_id = getattr(request, "provider_id")
+    async def get(self, request: ProviderIdRequest) -> dict[str, Any]:
+        provider_id = request.provider_id
         for instance in self.stack.instances():
             if instance.provider_id == provider_id:
                 return await self._info(instance)
         known = ", ".join(i.provider_id for i in self.stack.instances()) or "none"
-        raise NotFoundError(f"Provider '{provider_id}' not found. Configured providers: {known}.",
-                            param="provider_id")
+        raise NotFoundError(
+            f"Provider '{provider_id}' not found. Configured providers: {known}.", param="provider_id"
+        )

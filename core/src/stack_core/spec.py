@@ -8,6 +8,7 @@ start-up protocol checks are all derived from these declarations.
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import re
 import uuid
@@ -72,12 +73,12 @@ class ResourceKind:
     type: str
     singular: str
     plural: str
-    resource: type[Resource]
+    resource: builtins.type[Resource]
     api: str
     path: str
     id_param: str
     provider_id_param: str
-    register_request: type[BaseModel]
+    register_request: builtins.type[BaseModel]
     path_param: str | None = None
     config_key: str | None = None
 
@@ -159,6 +160,4 @@ def check_protocol(impl: object, protocol: type, *, who: str) -> None:
         ):
             problems.append(f"{name}() must be async")
     if problems:
-        raise PluginError(
-            f"{who} does not implement {protocol.__name__}: {'; '.join(problems)}"
-        )
+        raise PluginError(f"{who} does not implement {protocol.__name__}: {'; '.join(problems)}")

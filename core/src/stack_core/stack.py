@@ -14,6 +14,7 @@ import inspect
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+
 from pydantic import BaseModel
 
 from .config import ProviderEntry, RunConfig, StoreConfig, stack_home, validate_model
@@ -21,7 +22,7 @@ from .errors import ConfigError, PluginError, StackError
 from .hookspecs import ProviderContext, ProviderSpec
 from .plugins import PluginSet, load_plugins
 from .registry import ResourceRegistry
-from .routing import ResourceService, Router
+from .routing import ResourceService, Router, same_resource
 from .spec import ApiSpec, ResourceKind, check_protocol
 from .storage import Database
 
@@ -81,7 +82,8 @@ class Stack:
         """The APIs this config will serve, in start order; validates API names and providers."""
         provided = self._start_order(self._requested_apis())
         kernel = [
-            s for s in self.plugins.apis.values()
+            s
+            for s in self.plugins.apis.values()
             if not s.provider_required and all(d in provided for d in s.depends_on)
         ]
         return [self.plugins.apis[a] for a in provided] + kernel
@@ -100,6 +102,9 @@ class Stack:
                     assert spec.kernel is not None, f"kernel API {spec.name} has no kernel factory"
                     self._impls[spec.name] = spec.kernel(self)
                     self._served.append(spec)
+            for instance in self.instances():
+                await self.discover(instance)
+            await self._drop_orphans()
             await self._register_config_resources()
         except BaseException:
             await self.stop()
@@ -167,7 +172,9 @@ class Stack:
         seen = {i.provider_id for i in self.instances()}
         for index, entry in enumerate(self.config.providers[api]):
             if entry.provider_id in seen:
-                raise ConfigError(f"providers.{api}[{index}]: provider_id '{entry.provider_id}' is used twice")
+                raise ConfigError(
+                    f"providers.{api}[{index}]: provider_id '{entry.provider_id}' is used twice"
+                )
             seen.add(entry.provider_id)
             instance = await self._start_provider(api_spec, index, entry)
             self._instances.setdefault(api, []).append(instance)
@@ -215,6 +222,57 @@ class Stack:
             check_protocol(impl, api_spec.protocol, who=who)
         return ProviderInstance(api, entry.provider_id, entry.provider_type, spec, config, impl)
 
+    async def discover(self, instance: ProviderInstance) -> bool:
+        """Register what a provider reports it serves (``list_<plural>()``); False if that failed.
+
+        Listed resources are recorded with source ``provider``; ones it no longer lists are dropped.
+        A name already taken by another provider's resource becomes ``<provider_id>/<name>``.
+        """
+        spec = self.plugins.apis[instance.api]
+        kind = spec.resource
+        lister = getattr(instance.impl, f"list_{kind.plural}", None) if kind else None
+        if kind is None or lister is None:
+            return True
+        try:
+            result = lister()
+            listed = list(await result if inspect.isawaitable(result) else result)
+        except Exception as exc:
+            log.warning("provider %s could not list its %s: %s", instance.provider_id, kind.plural, exc)
+            return False
+        seen: set[str] = set()
+        for item in listed:
+            resource = (
+                item
+                if isinstance(item, kind.resource)
+                else kind.resource.model_validate({"provider_id": instance.provider_id, **dict(item)})
+            )
+            existing = self.registry.get(kind.type, resource.identifier)
+            if existing is not None and existing.provider_id != instance.provider_id:
+                resource = resource.model_copy(
+                    update={"identifier": f"{instance.provider_id}/{resource.identifier}"}
+                )
+                existing = self.registry.get(kind.type, resource.identifier)
+            seen.add(resource.identifier)
+            ours = existing is None or self.registry.source(kind.type, resource.identifier) == "provider"
+            if ours and (existing is None or not same_resource(existing, resource)):
+                await self.registry.put(resource, "provider")
+        for resource in self.registry.list(kind.type):
+            gone = resource.provider_id == instance.provider_id and resource.identifier not in seen
+            if gone and self.registry.source(kind.type, resource.identifier) == "provider":
+                await self.registry.delete(kind.type, resource.identifier)
+        return True
+
+    async def _drop_orphans(self) -> None:
+        """Forget provider-listed resources of providers no longer configured."""
+        configured = {i.provider_id for i in self.instances()}
+        for type_ in self.registry.types:
+            for resource in self.registry.list(type_):
+                if (
+                    resource.provider_id not in configured
+                    and self.registry.source(type_, resource.identifier) == "provider"
+                ):
+                    await self.registry.delete(type_, resource.identifier)
+
     async def _register_config_resources(self) -> None:
         registries = {
             s.resource.config_key: s for s in self._served if s.resource and not s.provider_required
@@ -239,7 +297,7 @@ class Stack:
         declared: set[str] = set()
         assert kind.config_key is not None
         for path, entry in self.config.resources(kind.config_key):
-            request = validate_model(kind.register_request, entry, what="run config", prefix=path)
+            request: BaseModel = validate_model(kind.register_request, entry, what="run config", prefix=path)
             try:
                 resource = await service.register(request, source="config")
             except StackError as exc:
@@ -262,4 +320,3 @@ class Stack:
         if self.database is not None:
             await self.database.close()
             self.database = None
-

@@ -48,7 +48,9 @@ class Database:
         self.store = store
         self.url = store_url(store, default_path)
         self.is_sqlite = self.url.startswith("sqlite")
-        kwargs: dict[str, Any] = {} if self.is_sqlite else {"pool_size": store.pool_size, "pool_pre_ping": True}
+        kwargs: dict[str, Any] = (
+            {} if self.is_sqlite else {"pool_size": store.pool_size, "pool_pre_ping": True}
+        )
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -73,7 +73,13 @@ PROVIDERS_API = ApiSpec(
     kernel=_kernel("ProvidersService"),
     routes=(
         Route("GET", "/v1/providers", "list", response=ListProvidersResponse, summary="List providers."),
-        Route("GET", "/v1/providers/{provider_id}", "get", ProviderIdRequest, ProviderInfo,
-              summary="Get one provider."),
+        Route(
+            "GET",
+            "/v1/providers/{provider_id}",
+            "get",
+            ProviderIdRequest,
+            ProviderInfo,
+            summary="Get one provider.",
+        ),
     ),
 )

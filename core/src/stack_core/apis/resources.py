@@ -10,10 +10,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from ..resources import Benchmark, Dataset, McpEndpoint, Model, Resource, ScoringFunction, Shield, ToolGroup, VectorDB
+from ..resources import (
+    Benchmark,
+    Dataset,
+    McpEndpoint,
+    Model,
+    Resource,
+    ScoringFunction,
+    Shield,
+    ToolGroup,
+    VectorDB,
+)
 from ..spec import ApiSpec, ResourceKind, Route
 
-__all__ = ["RESOURCE_KINDS", "resource_api"]
+__all__ = ["MODELS", "RESOURCE_KINDS", "resource_api"]
 
 
 class _Request(BaseModel):
@@ -78,8 +88,16 @@ class RegisterToolGroupRequest(_Request):
 
 
 def _kind(
-    cls: type[Resource], singular: str, plural: str, api: str, path: str, id_param: str,
-    provider_id_param: str, request: type[BaseModel], config_key: str, path_param: str | None = None,
+    cls: type[Resource],
+    singular: str,
+    plural: str,
+    api: str,
+    path: str,
+    id_param: str,
+    provider_id_param: str,
+    request: type[BaseModel],
+    config_key: str,
+    path_param: str | None = None,
 ) -> ResourceKind:
     type_ = cls.model_fields["type"].default
     return ResourceKind(
@@ -87,21 +105,92 @@ def _kind(
     )
 
 
+MODELS = _kind(
+    Model,
+    "model",
+    "models",
+    "inference",
+    "/v1/models",
+    "model_id",
+    "provider_model_id",
+    RegisterModelRequest,
+    "models",
+)
+SHIELDS = _kind(
+    Shield,
+    "shield",
+    "shields",
+    "safety",
+    "/v1/shields",
+    "shield_id",
+    "provider_shield_id",
+    RegisterShieldRequest,
+    "shields",
+    path_param="identifier",
+)
+VECTOR_DBS = _kind(
+    VectorDB,
+    "vector_db",
+    "vector_dbs",
+    "vector_io",
+    "/v1/vector-dbs",
+    "vector_db_id",
+    "provider_vector_db_id",
+    RegisterVectorDBRequest,
+    "vector_dbs",
+)
+DATASETS = _kind(
+    Dataset,
+    "dataset",
+    "datasets",
+    "datasetio",
+    "/v1/datasets",
+    "dataset_id",
+    "provider_dataset_id",
+    RegisterDatasetRequest,
+    "datasets",
+)
+SCORING_FUNCTIONS = _kind(
+    ScoringFunction,
+    "scoring_function",
+    "scoring_functions",
+    "scoring",
+    "/v1/scoring-functions",
+    "scoring_fn_id",
+    "provider_scoring_fn_id",
+    RegisterScoringFunctionRequest,
+    "scoring_fns",
+)
+BENCHMARKS = _kind(
+    Benchmark,
+    "benchmark",
+    "benchmarks",
+    "eval",
+    "/v1/eval/benchmarks",
+    "benchmark_id",
+    "provider_benchmark_id",
+    RegisterBenchmarkRequest,
+    "benchmarks",
+)
+TOOL_GROUPS = _kind(
+    ToolGroup,
+    "tool_group",
+    "tool_groups",
+    "tool_runtime",
+    "/v1/toolgroups",
+    "toolgroup_id",
+    "provider_toolgroup_id",
+    RegisterToolGroupRequest,
+    "tool_groups",
+)
 RESOURCE_KINDS: tuple[ResourceKind, ...] = (
-    _kind(Model, "model", "models", "inference", "/v1/models", "model_id", "provider_model_id",
-          RegisterModelRequest, "models"),
-    _kind(Shield, "shield", "shields", "safety", "/v1/shields", "shield_id", "provider_shield_id",
-          RegisterShieldRequest, "shields", path_param="identifier"),
-    _kind(VectorDB, "vector_db", "vector_dbs", "vector_io", "/v1/vector-dbs", "vector_db_id",
-          "provider_vector_db_id", RegisterVectorDBRequest, "vector_dbs"),
-    _kind(Dataset, "dataset", "datasets", "datasetio", "/v1/datasets", "dataset_id", "provider_dataset_id",
-          RegisterDatasetRequest, "datasets"),
-    _kind(ScoringFunction, "scoring_function", "scoring_functions", "scoring", "/v1/scoring-functions",
-          "scoring_fn_id", "provider_scoring_fn_id", RegisterScoringFunctionRequest, "scoring_fns"),
-    _kind(Benchmark, "benchmark", "benchmarks", "eval", "/v1/eval/benchmarks", "benchmark_id",
-          "provider_benchmark_id", RegisterBenchmarkRequest, "benchmarks"),
-    _kind(ToolGroup, "tool_group", "tool_groups", "tool_runtime", "/v1/toolgroups", "toolgroup_id",
-          "provider_toolgroup_id", RegisterToolGroupRequest, "tool_groups"),
+    MODELS,
+    SHIELDS,
+    VECTOR_DBS,
+    DATASETS,
+    SCORING_FUNCTIONS,
+    BENCHMARKS,
+    TOOL_GROUPS,
 )
 
 
@@ -111,14 +200,14 @@ def _service(kind: ResourceKind, stack: Any) -> object:
     return ResourceService(kind, stack)
 
 
-def resource_api(kind: ResourceKind) -> ApiSpec:
+def resource_api(kind: ResourceKind, list_aliases: tuple[str, ...] = ()) -> ApiSpec:
     """The registry API of one resource kind (served by the kernel, not a provider)."""
     name = kind.resource.__name__
     param = kind.path_param or kind.id_param
-    by_id: type[BaseModel] = create_model(f"{name}IdRequest", **{param: (str, ...)})  # type: ignore[call-overload]
-    listing: type[BaseModel] = create_model(
-        f"List{name}sResponse", object=(Literal["list"], "list"), data=(list[kind.resource], ...)  # type: ignore[call-overload]
-    )
+    fields: dict[str, Any] = {param: (str, ...)}
+    by_id: type[BaseModel] = create_model(f"{name}IdRequest", **fields)
+    listing_fields: dict[str, Any] = {"object": (Literal["list"], "list"), "data": (list[kind.resource], ...)}  # type: ignore[name-defined]
+    listing: type[BaseModel] = create_model(f"List{name}sResponse", **listing_fields)
     return ApiSpec(
         name=kind.plural,
         description=f"Registry of {kind.plural.replace('_', ' ')} (served by {kind.api} providers).",
@@ -127,10 +216,25 @@ def resource_api(kind: ResourceKind) -> ApiSpec:
         depends_on=(kind.api,),
         kernel=lambda stack: _service(kind, stack),
         routes=(
-            Route("GET", kind.path, "list", response=listing, summary=f"List {kind.plural}."),
+            Route(
+                "GET",
+                kind.path,
+                "list",
+                response=listing,
+                summary=f"List {kind.plural}.",
+                aliases=list_aliases,
+            ),
             Route("GET", kind.item_path, "get", by_id, kind.resource, summary=f"Get a {kind.singular}."),
-            Route("POST", kind.path, "register", kind.register_request, kind.resource,
-                  summary=f"Register a {kind.singular}."),
-            Route("DELETE", kind.item_path, "unregister", by_id, None, summary=f"Unregister a {kind.singular}."),
+            Route(
+                "POST",
+                kind.path,
+                "register",
+                kind.register_request,
+                kind.resource,
+                summary=f"Register a {kind.singular}.",
+            ),
+            Route(
+                "DELETE", kind.item_path, "unregister", by_id, None, summary=f"Unregister a {kind.singular}."
+            ),
         ),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -59,9 +60,11 @@ def _routes(specs: list[ApiSpec], stack: Stack) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for spec in specs:
         for declared in spec.routes:
-            endpoint = make_endpoint(declared, lambda name=spec.name: stack.impl(name))
+            endpoint = make_endpoint(declared, functools.partial(stack.impl, spec.name))
             for path in declared.paths:
-                routes.append(Route(path, endpoint, methods=[declared.method], name=f"{spec.name}.{declared.name}"))
+                routes.append(
+                    Route(path, endpoint, methods=[declared.method], name=f"{spec.name}.{declared.name}")
+                )
     return routes
 
 

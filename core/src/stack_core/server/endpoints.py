@@ -115,9 +115,7 @@ def make_endpoint(route: Route, resolve: Callable[[], object]) -> Endpoint:
         try:
             if from_query:
                 query = request.query_params
-                data: dict[str, Any] = {
-                    k: (query.getlist(k) if k in lists else v) for k, v in query.items()
-                }
+                data: dict[str, Any] = {k: (query.getlist(k) if k in lists else v) for k, v in query.items()}
             elif not request.path_params:
                 body = await request.body()
                 parsed = model.model_validate_json(body or b"{}")

@@ -46,11 +46,18 @@ def error_response(exc: BaseException, request_id: str = "") -> Response:
             detail = "Route not found. GET /v1/inspect/routes lists the routes this server serves."
         elif status == 405:
             detail = f"Method not allowed on this route. {detail}"
-        body, headers = _body(detail, _HTTP_TYPES.get(status, "invalid_request_error")), dict(exc.headers or {})
+        body, headers = (
+            _body(detail, _HTTP_TYPES.get(status, "invalid_request_error")),
+            dict(exc.headers or {}),
+        )
     else:
         log.error("unhandled error (request %s)", request_id, exc_info=exc)
-        body, status, headers = _body(
-            f"Internal server error ({type(exc).__name__}); see the server log for request {request_id}.",
-            "server_error",
-        ), 500, {}
+        body, status, headers = (
+            _body(
+                f"Internal server error ({type(exc).__name__}); see the server log for request {request_id}.",
+                "server_error",
+            ),
+            500,
+            {},
+        )
     return Response(body, status_code=status, headers=headers, media_type="application/json")

@@ -63,6 +63,10 @@ class KernelMiddleware:
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
-                    "%s %s %d %.1fms id=%s", scope["method"], scope["path"], status,
-                    (time.perf_counter() - began) * 1000, request_id,
+                    "%s %s %d %.1fms id=%s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    (time.perf_counter() - began) * 1000,
+                    request_id,
                 )

@@ -77,7 +77,8 @@ def _operation(spec: ApiSpec, route: Route, schemas: dict[str, Any]) -> dict[str
     if route.method in ("GET", "DELETE"):
         params += [
             {"name": n, "in": "query", "required": n in required, "schema": s}
-            for n, s in props.items() if n not in path_params
+            for n, s in props.items()
+            if n not in path_params
         ]
     else:
         body = {

@@ -1,0 +1,133 @@
+"""The Inference API, OpenAI-compatible: chat completions, completions, embeddings.
+
+Request models type the fields the kernel needs (``model`` for routing, ``stream``) and keep every
+other OpenAI parameter as-is (``extra="allow"``), so providers forward what clients send without a
+lossy round trip. Providers may return pre-encoded JSON ``bytes`` and, when streaming, an async
+iterator of chunk payloads (``bytes`` or dicts); the server frames them as SSE ending in
+``data: [DONE]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..spec import ApiSpec, Route
+from .resources import MODELS
+
+__all__ = [
+    "INFERENCE_API",
+    "ChatCompletionRequest",
+    "CompletionRequest",
+    "EmbeddingsRequest",
+    "InferenceProvider",
+]
+
+OPENAI_PREFIX = "/v1/openai"
+
+
+class _OpenAIRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(description="Model identifier, as registered (GET /v1/models).")
+
+
+class ChatCompletionRequest(_OpenAIRequest):
+    messages: list[dict[str, Any]] = Field(min_length=1, description="OpenAI chat messages.")
+    stream: bool | None = None
+    stream_options: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = None
+    n: int | None = None
+    stop: str | list[str] | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    logprobs: bool | None = None
+
+
+class CompletionRequest(_OpenAIRequest):
+    prompt: str | list[str] | list[int] | list[list[int]]
+    stream: bool | None = None
+    stream_options: dict[str, Any] | None = None
+    n: int | None = None
+    stop: str | list[str] | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+
+
+class EmbeddingsRequest(_OpenAIRequest):
+    input: str | list[str] | list[int] | list[list[int]]
+    encoding_format: Literal["float", "base64"] | None = None
+    dimensions: int | None = None
+    user: str | None = None
+
+
+Reply = bytes | dict[str, Any] | BaseModel
+StreamOrReply = Reply | AsyncIterator[bytes | dict[str, Any]]
+
+
+class InferenceProvider(Protocol):
+    """What an inference provider implements. Requests arrive with ``model`` already rewritten to
+    the provider's own model id. Optional extras: ``list_models()`` (what the backend serves, for
+    discovery), ``register_model(model)`` (accept or refuse a registration), ``health()``."""
+
+    async def openai_chat_completion(self, request: ChatCompletionRequest) -> StreamOrReply:
+        """An OpenAI chat completion, or an async iterator of chunk payloads when streaming."""
+        ...
+
+    async def openai_completion(self, request: CompletionRequest) -> StreamOrReply:
+        """An OpenAI text completion, or an async iterator of chunk payloads when streaming."""
+        ...
+
+    async def openai_embeddings(self, request: EmbeddingsRequest) -> Reply:
+        """An OpenAI embeddings response."""
+        ...
+
+
+def _aliased(path: str) -> tuple[str, ...]:
+    return (OPENAI_PREFIX + path,)
+
+
+INFERENCE_API = ApiSpec(
+    name="inference",
+    description="OpenAI-compatible chat completions, completions and embeddings, federated by model.",
+    protocol=InferenceProvider,
+    resource=MODELS,
+    routes=(
+        Route(
+            "POST",
+            "/v1/chat/completions",
+            "openai_chat_completion",
+            ChatCompletionRequest,
+            dict[str, Any],
+            stream=True,
+            routing_key="model",
+            aliases=_aliased("/v1/chat/completions"),
+            summary="Create a chat completion (SSE when stream is true).",
+        ),
+        Route(
+            "POST",
+            "/v1/completions",
+            "openai_completion",
+            CompletionRequest,
+            dict[str, Any],
+            stream=True,
+            routing_key="model",
+            aliases=_aliased("/v1/completions"),
+            summary="Create a text completion (SSE when stream is true).",
+        ),
+        Route(
+            "POST",
+            "/v1/embeddings",
+            "openai_embeddings",
+            EmbeddingsRequest,
+            dict[str, Any],
+            routing_key="model",
+            aliases=_aliased("/v1/embeddings"),
+            summary="Create embeddings.",
+        ),
+    ),
+)

@@ -1,0 +1,60 @@
+"""The one task runner. `nox` runs lint, typecheck and tests; `nox -s bench` and `nox -s serve` on demand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PLUGINS = sorted(p.name for p in (ROOT / "plugins").glob("*") if (p / "pyproject.toml").is_file())
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.error_on_missing_interpreters = True
+
+
+def install_stack(session: nox.Session, *plugins: str, extras: str = "test") -> None:
+    """stack-core (editable, with extras) and the named plugin packages."""
+    session.install(
+        "-e", f"core[{extras}]" if extras else "core", *(a for p in plugins for a in ("-e", f"plugins/{p}"))
+    )
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole suite: kernel, every plugin, integration and external-provider tests."""
+    install_stack(session, *PLUGINS)
+    session.run("pytest", *(session.posargs or ["tests"]))
+
+
+@nox.session
+@nox.parametrize("plugin", PLUGINS)
+def plugin(session: nox.Session, plugin: str) -> None:
+    """One plugin package alone with the kernel: its own tests and the conformance suite."""
+    install_stack(session, plugin)
+    tests_dir = ROOT / "tests" / "plugins" / plugin
+    if not tests_dir.is_dir():
+        session.error(f"plugin {plugin} has no tests under tests/plugins/{plugin}")
+    session.run("pytest", str(tests_dir), *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the kernel (configured in the root pyproject)."""
+    install_stack(session, extras="")
+    session.install("mypy>=1.11", "types-PyYAML")
+    session.run("mypy")
+
+
+@nox.session(default=False)
+def serve(session: nox.Session) -> None:
+    """Install everything and start the server: `nox -s serve -- [CONFIG] [--port N]`."""
+    install_stack(session, *PLUGINS, extras="")
+    session.run("stack", "run", *session.posargs)
