@@ -9,6 +9,8 @@ Anything wrong stops start-up with a ``ConfigError``/``PluginError`` naming the 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import graphlib
 import inspect
 import logging
@@ -53,6 +55,8 @@ class Stack:
         self._served: list[ApiSpec] = []
         self.database: Database | None = None
         self._registry: ResourceRegistry | None = None
+        self._refresher: asyncio.Task[None] | None = None
+        self.unlisted: set[str] = set()
 
     # -- queries used by the kernel services and the server ------------------------------------
 
@@ -103,9 +107,11 @@ class Stack:
                     self._impls[spec.name] = spec.kernel(self)
                     self._served.append(spec)
             for instance in self.instances():
-                await self.discover(instance)
+                if not await self.discover(instance):
+                    self.unlisted.add(instance.provider_id)
             await self._drop_orphans()
             await self._register_config_resources()
+            self._refresher = asyncio.create_task(self._refresh_loop(), name="stack-refresh")
         except BaseException:
             await self.stop()
             raise
@@ -262,6 +268,30 @@ class Stack:
                 await self.registry.delete(kind.type, resource.identifier)
         return True
 
+    RETRY_S = 10.0
+
+    async def _refresh_loop(self) -> None:
+        """Re-list providers with ``refresh_models``, and retry those whose listing failed."""
+        loop = asyncio.get_running_loop()
+        due: dict[str, float] = {}
+        while True:
+            await asyncio.sleep(1.0)
+            now = loop.time()
+            for instance in self.instances():
+                pid = instance.provider_id
+                refresh = getattr(instance.config, "refresh_models", False)
+                if pid not in self.unlisted and not refresh:
+                    continue
+                if now < due.get(pid, 0.0):
+                    continue
+                ok = await self.discover(instance)
+                if ok:
+                    self.unlisted.discard(pid)
+                else:
+                    self.unlisted.add(pid)
+                interval = float(getattr(instance.config, "refresh_interval", 300.0)) if refresh else 0.0
+                due[pid] = now + (interval if ok and refresh else self.RETRY_S if not ok else float("inf"))
+
     async def _drop_orphans(self) -> None:
         """Forget provider-listed resources of providers no longer configured."""
         configured = {i.provider_id for i in self.instances()}
@@ -307,6 +337,11 @@ class Stack:
         return declared
 
     async def stop(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+            self._refresher = None
         for instance in reversed(self.instances()):
             shutdown = getattr(instance.impl, "shutdown", None)
             if shutdown is None:

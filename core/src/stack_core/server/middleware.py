@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..context import PROVIDER_DATA_HEADERS, provider_data
 from .errors import error_response
 
 __all__ = ["KernelMiddleware"]
@@ -36,7 +37,8 @@ class KernelMiddleware:
         for key, value in scope["headers"]:
             if key == REQUEST_ID:
                 request_id = value.decode("latin-1")[:128]
-                break
+            elif key in PROVIDER_DATA_HEADERS:
+                provider_data.set(value.decode("latin-1"))
         request_id = request_id or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         header = (REQUEST_ID, request_id.encode("latin-1"))

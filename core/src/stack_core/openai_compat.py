@@ -1,0 +1,335 @@
+"""Talking to OpenAI-compatible backends: the helper every remote inference adapter composes.
+
+``OpenAICompatClient`` is one pooled HTTP client per provider (httpx's API over the aiohttp
+transport), with timeouts, retries where they are safe (connection refused, 429/503 before any
+reply), and backend errors mapped onto the kernel's exception tree with the provider named.
+``OpenAICompatAdapter`` implements the Inference protocol on top of it, relaying upstream JSON and
+SSE payloads as bytes without re-parsing them. A provider package is then little more than a config
+class and a ``register(...)`` call::
+
+    register(api="inference", provider_type="remote::vllm", config=VLLMConfig,
+             factory=openai_compat_factory(), sample_config={"url": "${env.VLLM_URL}"},
+             enable_env="VLLM_URL")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Literal
+
+import httpx
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from .apis.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest
+from .context import provider_data
+from .errors import (
+    BadRequestError,
+    NotFoundError,
+    ProviderError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    QuotaExceededError,
+    StackError,
+)
+from .hookspecs import ProviderContext
+from .resources import Model
+
+__all__ = [
+    "ModelLister",
+    "OpenAICompatAdapter",
+    "OpenAICompatClient",
+    "RemoteInferenceConfig",
+    "openai_compat_factory",
+]
+
+log = logging.getLogger("stack.remote")
+RETRYABLE_STATUS = frozenset({429, 503})
+
+
+class RemoteInferenceConfig(BaseModel):
+    """Config shared by every OpenAI-compatible remote inference provider."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(description="Base URL of the OpenAI-compatible API, e.g. http://host:8000/v1")
+    api_key: SecretStr | None = Field(default=None, description="Bearer token sent upstream.")
+    timeout: float = Field(default=60.0, description="Seconds to wait for a reply (or between chunks).")
+    connect_timeout: float = Field(default=5.0, description="Seconds to wait for a connection.")
+    max_retries: int = Field(default=2, description="Retries when the backend is unreachable or busy.")
+    refresh_models: bool = Field(default=False, description="Re-list the backend's models periodically.")
+    refresh_interval: float = Field(default=300.0, description="Seconds between model refreshes.")
+    provider_data_key: str | None = Field(
+        default=None,
+        description="Key in the X-Stack-Provider-Data header holding a per-request API key.",
+    )
+
+
+def _error_message(body: bytes) -> str:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body.decode(errors="replace")[:500]
+    error = data.get("error", data) if isinstance(data, dict) else data
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("detail") or error)[:500]
+    return str(error)[:500]
+
+
+class OpenAICompatClient:
+    """A pooled client for one backend. Create it anywhere; it connects on first use.
+
+    Paths are relative to ``base_url`` (the OpenAI API root); ``origin`` is the server's root URL,
+    for backends whose native routes live beside the OpenAI ones (Ollama's ``/api/tags``).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        provider_id: str,
+        api_key: SecretStr | None = None,
+        timeout: float = 60.0,
+        connect_timeout: float = 5.0,
+        max_retries: int = 2,
+        provider_data_key: str | None = None,
+        origin: str | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.origin = (origin or base_url).rstrip("/")
+        self.provider_id = provider_id
+        self.api_key = api_key
+        self.timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        self.max_retries = max_retries
+        self.provider_data_key = provider_data_key
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            from httpx_aiohttp import AiohttpTransport
+
+            limits = httpx.Limits(max_connections=512, max_keepalive_connections=512, keepalive_expiry=60)
+            self._client = httpx.AsyncClient(
+                transport=AiohttpTransport(limits=limits, trust_env=False),
+                base_url=self.base_url,
+                timeout=self.timeout,
+            )
+        return self._client
+
+    def headers(self) -> dict[str, str]:
+        headers = {"content-type": "application/json"}
+        key = self._request_key() or (self.api_key.get_secret_value() if self.api_key else "")
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        return headers
+
+    def _request_key(self) -> str | None:
+        raw = provider_data.get()
+        if not raw or not self.provider_data_key:
+            return None
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise BadRequestError("X-Stack-Provider-Data must be a JSON object.") from None
+        value = data.get(self.provider_data_key) if isinstance(data, dict) else None
+        return str(value) if value else None
+
+    def _map_status(self, status: int, body: bytes) -> StackError:
+        message = f"{self.provider_id}: {_error_message(body)}"
+        if status == 404:
+            return NotFoundError(message, code="model_not_found")
+        if status == 429:
+            return QuotaExceededError(f"Provider rate limit: {message}")
+        if status in (400, 413, 422):
+            return BadRequestError(message)
+        if status in (401, 403):
+            return ProviderError(f"Provider rejected the credentials: {message}", provider_id=self.provider_id)
+        if status == 503:
+            return ProviderUnavailableError(message, provider_id=self.provider_id)
+        return ProviderError(f"Provider error {status}: {message}", provider_id=self.provider_id)
+
+    def _map_exception(self, exc: httpx.HTTPError) -> StackError:
+        if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+            return ProviderTimeoutError(
+                f"Provider '{self.provider_id}' did not answer in time ({exc.__class__.__name__}).",
+                provider_id=self.provider_id,
+            )
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            return ProviderUnavailableError(
+                f"Provider '{self.provider_id}' is unreachable at {self.base_url}: {exc}",
+                provider_id=self.provider_id,
+            )
+        return ProviderError(f"Provider '{self.provider_id}' failed: {exc}", provider_id=self.provider_id)
+
+    async def _backoff(self, attempt: int) -> None:
+        await asyncio.sleep(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random()))
+
+    async def _send(self, method: str, path: str, body: bytes | None, stream: bool) -> httpx.Response:
+        """Send, retrying only where the backend cannot have acted on the request."""
+        request = self.client.build_request(method, path, content=body, headers=self.headers())
+        for attempt in range(self.max_retries + 1):
+            try:
+                response = await self.client.send(request, stream=stream)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if attempt < self.max_retries:
+                    await self._backoff(attempt)
+                    continue
+                raise self._map_exception(exc) from None
+            except httpx.HTTPError as exc:
+                raise self._map_exception(exc) from None
+            if response.status_code < 400:
+                return response
+            content = await response.aread()
+            await response.aclose()
+            if response.status_code in RETRYABLE_STATUS and attempt < self.max_retries:
+                await self._backoff(attempt)
+                continue
+            raise self._map_status(response.status_code, content)
+        raise AssertionError("unreachable")
+
+    async def request(self, method: str, path: str, body: bytes | None = None) -> bytes:
+        """The upstream JSON body, as bytes."""
+        response = await self._send(method, path, body, stream=False)
+        return response.content
+
+    async def get_json(self, path: str) -> Any:
+        return orjson.loads(await self.request("GET", path))
+
+    async def stream(self, path: str, body: bytes) -> AsyncIterator[bytes]:
+        """Open an SSE stream (errors before the first byte raise here) and relay its payloads."""
+        response = await self._send("POST", path, body, stream=True)
+        return self._relay(response)
+
+    async def _relay(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        try:
+            buffer = b""
+            async for chunk in response.aiter_bytes():
+                buffer += chunk
+                while b"\n\n" in buffer:
+                    event, buffer = buffer.split(b"\n\n", 1)
+                    for line in event.split(b"\n"):
+                        if line.startswith(b"data:"):
+                            payload = line[5:].strip()
+                            if payload == b"[DONE]":
+                                return
+                            yield payload
+        except httpx.HTTPError as exc:
+            raise ProviderError(
+                f"Provider '{self.provider_id}' broke off the stream: {exc}", provider_id=self.provider_id
+            ) from None
+        finally:
+            await response.aclose()
+        raise ProviderError(
+            f"Provider '{self.provider_id}' ended the stream without [DONE].", provider_id=self.provider_id
+        )
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+ModelLister = Callable[[OpenAICompatClient], Awaitable[list[str]]]
+
+
+async def list_openai_models(client: OpenAICompatClient) -> list[str]:
+    """Model ids from ``GET /models`` (the OpenAI list shape)."""
+    data = await client.get_json("/models")
+    return [str(m["id"]) for m in data.get("data", [])]
+
+
+def _model_type(model_id: str) -> Literal["llm", "embedding"]:
+    return "embedding" if "embed" in model_id.lower() else "llm"
+
+
+class OpenAICompatAdapter:
+    """The Inference protocol over an OpenAI-compatible backend, relaying bytes."""
+
+    def __init__(
+        self,
+        config: RemoteInferenceConfig,
+        context: ProviderContext,
+        client: OpenAICompatClient,
+        lister: ModelLister = list_openai_models,
+    ) -> None:
+        self.config, self.context, self.client, self.lister = config, context, client, lister
+        self.served: list[str] | None = None
+
+    @staticmethod
+    def _body(request: BaseModel) -> bytes:
+        return request.model_dump_json(exclude_unset=True).encode()
+
+    async def openai_chat_completion(self, request: ChatCompletionRequest) -> bytes | AsyncIterator[bytes]:
+        if request.stream:
+            return await self.client.stream("/chat/completions", self._body(request))
+        return await self.client.request("POST", "/chat/completions", self._body(request))
+
+    async def openai_completion(self, request: CompletionRequest) -> bytes | AsyncIterator[bytes]:
+        if request.stream:
+            return await self.client.stream("/completions", self._body(request))
+        return await self.client.request("POST", "/completions", self._body(request))
+
+    async def openai_embeddings(self, request: EmbeddingsRequest) -> bytes:
+        return await self.client.request("POST", "/embeddings", self._body(request))
+
+    async def list_models(self) -> list[Model]:
+        self.served = await self.lister(self.client)
+        provider_id = self.context.provider_id
+        return [
+            Model(identifier=m, provider_id=provider_id, model_type=_model_type(m))
+            for m in self.served
+        ]
+
+    async def register_model(self, model: Model) -> Model:
+        if self.served is None:
+            try:
+                self.served = await self.lister(self.client)
+            except StackError:
+                log.warning("%s: cannot verify model %s, backend unreachable", self.context.provider_id, model.identifier)
+                return model
+        if model.provider_key not in self.served:
+            self.served = await self.lister(self.client)
+        if model.provider_key not in self.served:
+            raise BadRequestError(
+                f"Provider '{self.context.provider_id}' does not serve model '{model.provider_key}'. "
+                f"It serves: {', '.join(self.served) or 'no models'}.",
+                param="provider_model_id",
+            )
+        return model
+
+    async def health(self) -> dict[str, str]:
+        try:
+            await self.lister(self.client)
+        except StackError as exc:
+            return {"status": "Error", "message": exc.message}
+        return {"status": "OK"}
+
+    async def shutdown(self) -> None:
+        await self.client.close()
+
+
+def openai_compat_factory(
+    lister: ModelLister = list_openai_models,
+    path: str = "",
+) -> Callable[[RemoteInferenceConfig, ProviderContext], OpenAICompatAdapter]:
+    """A provider factory building an ``OpenAICompatAdapter``; ``path`` is appended to the url
+    (Ollama serves the OpenAI API under ``/v1``)."""
+
+    def factory(config: RemoteInferenceConfig, context: ProviderContext) -> OpenAICompatAdapter:
+        client = OpenAICompatClient(
+            config.url.rstrip("/") + path,
+            provider_id=context.provider_id,
+            api_key=config.api_key,
+            timeout=config.timeout,
+            connect_timeout=config.connect_timeout,
+            max_retries=config.max_retries,
+            provider_data_key=config.provider_data_key,
+            origin=config.url,
+        )
+        return OpenAICompatAdapter(config, context, client, lister)
+
+    return factory
