@@ -5,7 +5,7 @@ Adapters are tested against it over real sockets; benchmarks use it as a cheap u
 Chat replies are ``"[<model>] echo: <last user text>"``; token counts are whitespace word counts.
 Faults and latency are injected through ``POST /__control`` or ``x-fake-*`` request headers.
 
-    python tests/fake_backend.py --port 0 --models m1,m2    # prints "READY http://127.0.0.1:PORT"
+    python tests/support/fake_backend.py --port 0 --models m1,m2    # prints "READY http://127.0.0.1:PORT"
     async with FakeBackend(models=["m1"]) as fb: ...         # in-process, serves on fb.url
 """
 
@@ -79,7 +79,13 @@ class ApiError(Exception):
 
 @dataclass
 class FakeState:
-    """Fault/latency settings (same names as the ``POST /__control`` keys) and per-path request counts."""
+    """Fault/latency settings, named like the ``POST /__control`` keys, and per-path request counts.
+
+    ``fail_next``: the next N API requests (those whose path starts with one of ``fail_paths``, if set)
+    fail with ``status`` (+ ``Retry-After`` when ``retry_after`` is set); ``latency_ms`` delays every API
+    response and ``chunk_delay_ms`` every streamed event; while ``stream_fail_after`` is set, streams drop
+    the connection after that many events. ``reset`` restores the defaults and clears the counts.
+    """
 
     latency_ms: float = 0.0
     chunk_delay_ms: float = 0.0
@@ -101,7 +107,8 @@ class FakeState:
             if key in body:
                 setattr(self, key, default if body[key] is None else convert(body[key]))
         if "fail_paths" in body:
-            self.fail_paths = tuple(body["fail_paths"] or ())
+            paths = body["fail_paths"] or ()
+            self.fail_paths = (paths,) if isinstance(paths, str) else tuple(paths)
 
     def snapshot(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if k != "stats"}
@@ -300,8 +307,12 @@ class FakeBackend:
     async def start(self) -> FakeBackend:
         if self._runner is None:
             sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.port))
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((self.host, self.port))
+            except OSError:
+                sock.close()
+                raise
             self.port = sock.getsockname()[1]
             self._runner = web.AppRunner(self.build_app(), access_log=None, shutdown_timeout=1.0)
             await self._runner.setup()

@@ -1,4 +1,4 @@
-"""Tests for tests/fake_backend.py, over real sockets (httpx, the openai SDK and a subprocess)."""
+"""Tests for tests/support/fake_backend.py, over real sockets (httpx, the openai SDK and a subprocess)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import fake_backend as fb  # noqa: E402
+import fake_backend as fb
 
 Check = Callable[[fb.FakeBackend, httpx.AsyncClient], Awaitable[None]]
 USER = [{"role": "user", "content": "hello big world"}]
@@ -59,7 +58,8 @@ def test_listings_and_info() -> None:
         assert [t["name"] for t in tags] == ["m1", "m2", "e1"] and "parameter_size" in tags[0]["details"]
         assert (await c.get("/info")).json()["model_id"] == "m1"
         assert "version" in (await c.get("/api/version")).json()
-        assert (await c.post("/api/show", json={"model": "m1"})).json()["capabilities"] == ["completion", "tools"]
+        show = (await c.post("/api/show", json={"model": "m1"})).json()
+        assert show["capabilities"] == ["completion", "tools"]
         assert (await c.get("/health")).status_code == 200
 
     serve(check)
@@ -98,7 +98,8 @@ def test_chat_stream_done_usage_and_chunk_override() -> None:
         assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
         assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
         assert len(chunks) == 8 + 2
-        assert "".join(e["choices"][0]["delta"].get("content") or "" for e in chunks) == "[m1] echo: hello big world"
+        text = "".join(e["choices"][0]["delta"].get("content") or "" for e in chunks)
+        assert text == "[m1] echo: hello big world"
         many = sse((await c.post("/v1/chat/completions", json={**req, "stream_options": None},
                                  headers={"x-fake-chunks": "64"})).text)
         assert len(many) == 64 + 3 and "usage" not in many[1]
@@ -125,10 +126,11 @@ def test_tool_calls_stream_and_non_stream() -> None:
         assert json.loads(streamed) == args and events[-2]["choices"][0]["finish_reason"] == "tool_calls"
         forced = {"model": "m1", "messages": USER, "tools": [WEATHER_TOOL],
                   "tool_choice": {"type": "function", "function": {"name": "get_weather"}}}
-        assert (await c.post("/v1/chat/completions", json=forced)).json()["choices"][0]["message"]["tool_calls"]
+        forced_reply = (await c.post("/v1/chat/completions", json=forced)).json()
+        assert forced_reply["choices"][0]["message"]["tool_calls"]
         plain = (await c.post("/v1/chat/completions", json={**forced, "tool_choice": "auto"})).json()
         assert plain["choices"][0]["message"]["content"] == "[m1] echo: hello big world"
-        after = msgs + [choice["message"], {"role": "tool", "tool_call_id": call["id"], "content": "sunny"}]
+        after = [*msgs, choice["message"], {"role": "tool", "tool_call_id": call["id"], "content": "sunny"}]
         done = (await c.post("/v1/chat/completions", json={**req, "messages": after})).json()
         assert done["choices"][0]["message"]["content"] == "[m1] tool result: sunny"
 
@@ -137,7 +139,7 @@ def test_tool_calls_stream_and_non_stream() -> None:
 
 def test_json_response_format_and_logprobs() -> None:
     async def check(backend: fb.FakeBackend, c: httpx.AsyncClient) -> None:
-        req = {"model": "m1", "messages": USER, "response_format": {"type": "json_object"}}
+        req: dict[str, Any] = {"model": "m1", "messages": USER, "response_format": {"type": "json_object"}}
         content = (await c.post("/v1/chat/completions", json=req)).json()["choices"][0]["message"]["content"]
         assert json.loads(content) == {"model": "m1", "echo": "hello big world"}
         schema = {"type": "object", "properties": {"name": {"type": "string"}, "n": {"type": "integer"},
@@ -155,7 +157,8 @@ def test_json_response_format_and_logprobs() -> None:
 
 def test_completions_non_stream_and_stream() -> None:
     async def check(backend: fb.FakeBackend, c: httpx.AsyncClient) -> None:
-        body = (await c.post("/v1/completions", json={"model": "m1", "prompt": ["a b", "c"], "logprobs": 1})).json()
+        req: dict[str, Any] = {"model": "m1", "prompt": ["a b", "c"], "logprobs": 1}
+        body = (await c.post("/v1/completions", json=req)).json()
         assert body["object"] == "text_completion"
         assert [ch["text"] for ch in body["choices"]] == ["[m1] echo: a b", "[m1] echo: c"]
         assert body["usage"] == {"prompt_tokens": 3, "completion_tokens": 7, "total_tokens": 10}
@@ -179,8 +182,8 @@ def test_embeddings_float_base64_dimensions() -> None:
         assert len(vec_a) == 16 and vec_a != vec_b and math.isclose(math.hypot(*vec_a), 1.0, rel_tol=1e-9)
         b64 = (await c.post("/v1/embeddings", json={**req, "encoding_format": "base64"})).json()
         raw = base64.b64decode(b64["data"][0]["embedding"])
-        assert all(math.isclose(x, y, abs_tol=1e-6) for x, y in zip(struct.unpack("<16f", raw), vec_a, strict=True))
-        small = (await c.post("/v1/embeddings", json={"model": "e1", "input": "alpha", "dimensions": 4})).json()
+        assert struct.unpack("<16f", raw) == pytest.approx(vec_a, abs=1e-6)
+        small = (await c.post("/v1/embeddings", json={**req, "input": "alpha", "dimensions": 4})).json()
         assert len(small["data"][0]["embedding"]) == 4
         assert math.isclose(math.hypot(*small["data"][0]["embedding"]), 1.0, rel_tol=1e-9)
         tokens = (await c.post("/v1/embeddings", json={"model": "e1", "input": [[1, 2, 3]]})).json()
@@ -201,7 +204,8 @@ def test_ollama_chat_generate_embed() -> None:
         assert final["done"] and final["done_reason"] == "stop"
         assert (final["prompt_eval_count"], final["eval_count"]) == (3, 5)
         single = (await c.post("/api/chat", json={**req, "stream": False})).json()
-        assert single["message"] == {"role": "assistant", "content": "[m1] echo: hello big world"} and single["done"]
+        assert single["done"] and single["message"] == {"role": "assistant",
+                                                        "content": "[m1] echo: hello big world"}
         tools = {**req, "stream": False, "tools": [WEATHER_TOOL],
                  "messages": [{"role": "user", "content": "weather in Oslo?"}]}
         call = (await c.post("/api/chat", json=tools)).json()["message"]["tool_calls"][0]["function"]
@@ -243,13 +247,19 @@ def test_fault_injection_and_stats() -> None:
         assert state["fail_next"] == 2 and state["status"] == 503
         statuses = [(await c.post("/v1/chat/completions", json=req)) for _ in range(3)]
         assert [r.status_code for r in statuses] == [503, 503, 200]
-        assert statuses[0].json()["error"]["type"] == "server_error" and statuses[0].headers["retry-after"] == "1"
+        assert statuses[0].json()["error"]["type"] == "server_error"
+        assert statuses[0].headers["retry-after"] == "1"
         stats = (await c.get("/__stats")).json()
         assert stats["paths"]["/v1/chat/completions"] == 3 and stats["total"] == 3
-        assert (await c.post("/v1/chat/completions", json=req, headers={"x-fake-status": "429"})).status_code == 429
+        forced = await c.post("/v1/chat/completions", json=req, headers={"x-fake-status": "429"})
+        assert forced.status_code == 429 and forced.json()["error"]["type"] == "rate_limit_error"
         start = time.perf_counter()
         await c.get("/v1/models", headers={"x-fake-latency-ms": "60"})
         assert time.perf_counter() - start >= 0.06
+        start = time.perf_counter()
+        slow = await c.post("/v1/chat/completions", json={**req, "stream": True, "fake_chunks": 4},
+                            headers={"x-fake-chunk-delay-ms": "10"})
+        assert time.perf_counter() - start >= 0.06 and len(sse(slow.text)) == 4 + 3
         await c.post("/__control", json={"stream_fail_after": 2})
         with pytest.raises(httpx.RemoteProtocolError):
             await c.post("/v1/chat/completions", json={**req, "stream": True})
@@ -266,7 +276,7 @@ def test_fault_injection_and_stats() -> None:
 
 
 def test_openai_sdk_chat_and_embeddings() -> None:
-    openai = pytest.importorskip("openai")
+    import openai
 
     async def check(backend: fb.FakeBackend, _: httpx.AsyncClient) -> None:
         async with openai.AsyncOpenAI(base_url=f"{backend.url}/v1", api_key="k", max_retries=0) as client:
@@ -295,7 +305,8 @@ def test_cli_subprocess_prints_ready_and_serves() -> None:
         assert url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(f"{url}/v1/models", timeout=10) as resp:
             assert json.load(resp)["data"][0]["id"] == "m1"
-        req = urllib.request.Request(f"{url}/api/generate", data=json.dumps({"model": "m1", "prompt": "yo"}).encode())
+        body = json.dumps({"model": "m1", "prompt": "yo"}).encode()
+        req = urllib.request.Request(f"{url}/api/generate", data=body)
         with urllib.request.urlopen(req, timeout=10) as resp:
             assert len(ndjson(resp.read().decode())) == 3
     finally:

@@ -1,0 +1,105 @@
+"""remote::vllm against the fake backend over real sockets: conformance, federation, resilience."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from backends import fake_backend, inference_config, stack_server
+
+from stack_core.testing import InferenceConformance, StackServer, Target
+
+
+@pytest.fixture(scope="module")
+def backends() -> Iterator[tuple[str, str]]:
+    with fake_backend(models="llama-a", embedding_models="embed-a") as one, fake_backend(models="llama-b") as two:
+        yield one, two
+
+
+@pytest.fixture(scope="module")
+def server(backends: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackServer]:
+    one, two = backends
+    config = inference_config(
+        ("vllm-1", "remote::vllm", {"url": f"{one}/v1"}),
+        ("vllm-2", "remote::vllm", {"url": f"{two}/v1", "max_retries": 0}),
+    )
+    with stack_server(config, tmp_path_factory.mktemp("home")) as server:
+        yield server
+
+
+class TestVLLMConformance(InferenceConformance):
+    @pytest.fixture
+    def target(self, server: StackServer) -> Target:
+        return Target(url=server.url, chat_model="llama-a", embedding_model="embed-a", embedding_dimension=384)
+
+
+def test_federation_routes_each_model_to_its_backend(server: StackServer) -> None:
+    for model in ("llama-a", "llama-b"):
+        body = {"model": model, "messages": [{"role": "user", "content": "who are you"}]}
+        reply = httpx.post(f"{server.url}/v1/chat/completions", json=body).json()
+        assert reply["choices"][0]["message"]["content"] == f"[{model}] echo: who are you"
+    models = httpx.get(f"{server.url}/v1/models").json()["data"]
+    assert {(m["id"], m["provider_id"]) for m in models} >= {("llama-a", "vllm-1"), ("llama-b", "vllm-2")}
+
+
+def test_registering_a_model_the_backend_does_not_serve_is_refused(server: StackServer) -> None:
+    body = {"model_id": "gpt-9", "provider_id": "vllm-1"}
+    response = httpx.post(f"{server.url}/v1/models", json=body)
+    assert response.status_code == 400
+    assert "does not serve model 'gpt-9'" in response.text and "llama-a" in response.text
+
+
+def test_backend_errors_are_mapped_with_the_provider_named(server: StackServer, backends: tuple[str, str]) -> None:
+    httpx.post(f"{backends[1]}/__control", json={"fail_next": 1, "status": 500})
+    body = {"model": "llama-b", "messages": [{"role": "user", "content": "x"}]}
+    response = httpx.post(f"{server.url}/v1/chat/completions", json=body)
+    assert response.status_code == 502 and response.json()["error"]["provider_id"] == "vllm-2"
+
+
+def test_busy_backend_is_retried(server: StackServer, backends: tuple[str, str]) -> None:
+    httpx.post(f"{backends[0]}/__control", json={"reset": True, "fail_next": 2, "status": 503})
+    body = {"model": "llama-a", "messages": [{"role": "user", "content": "x"}]}
+    assert httpx.post(f"{server.url}/v1/chat/completions", json=body).status_code == 200
+    stats = httpx.get(f"{backends[0]}/__stats").json()
+    assert stats["paths"]["/v1/chat/completions"] == 3
+
+
+def test_stream_broken_by_the_backend_ends_with_an_error_event(
+    server: StackServer, backends: tuple[str, str]
+) -> None:
+    httpx.post(f"{backends[0]}/__control", json={"reset": True, "stream_fail_after": 2})
+    body = {"model": "llama-a", "messages": [{"role": "user", "content": "x y z"}], "stream": True}
+    try:
+        text = httpx.post(f"{server.url}/v1/chat/completions", json=body, timeout=10).text
+    finally:
+        httpx.post(f"{backends[0]}/__control", json={"reset": True})
+    assert '"error"' in text.split("\n\n")[-2] and "vllm-1" in text and "[DONE]" not in text
+
+
+def test_backend_down_at_start(tmp_path: Path) -> None:
+    with fake_backend(models="up-model") as up:
+        config = inference_config(
+            ("up", "remote::vllm", {"url": f"{up}/v1"}),
+            ("down", "remote::vllm", {"url": "http://127.0.0.1:9/v1", "max_retries": 0, "connect_timeout": 1}),
+            models=[{"model_id": "down-model", "provider_id": "down"}],
+        )
+        with stack_server(config, tmp_path) as server:
+            assert httpx.get(f"{server.url}/v1/health").json() == {"status": "OK"}
+            providers = {p["provider_id"]: p for p in httpx.get(f"{server.url}/v1/providers").json()["data"]}
+            assert providers["down"]["health"]["status"] == "Error"
+            assert providers["up"]["health"]["status"] == "OK"
+            body = {"model": "down-model", "messages": [{"role": "user", "content": "x"}]}
+            down = httpx.post(f"{server.url}/v1/chat/completions", json=body)
+            assert down.status_code == 503 and down.json()["error"]["provider_id"] == "down"
+            body["model"] = "up-model"
+            assert httpx.post(f"{server.url}/v1/chat/completions", json=body).status_code == 200
+
+
+def test_assembled_from_vllm_url_with_no_config(tmp_path: Path) -> None:
+    with fake_backend(models="served-by-vllm") as url:
+        env = {"STACK_HOME": str(tmp_path), "VLLM_URL": f"{url}/v1"}
+        with StackServer(None, env=env) as server:
+            models = httpx.get(f"{server.url}/v1/models").json()["data"]
+    assert [m["id"] for m in models if m["provider_id"] == "vllm"] == ["served-by-vllm"]

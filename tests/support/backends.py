@@ -1,0 +1,37 @@
+"""Fixtures' building blocks: the fake backend in a subprocess and a Stack in front of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from fake_backend import spawn_fake_backend
+
+from stack_core.testing import StackServer
+
+
+@contextmanager
+def fake_backend(**options: Any) -> Iterator[str]:
+    """A fake OpenAI/Ollama backend process; yields its URL (no /v1)."""
+    url, process = spawn_fake_backend(**options)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@contextmanager
+def stack_server(config: dict[str, Any], home: Path, **kwargs: Any) -> Iterator[StackServer]:
+    """``stack run`` on a free port with its own STACK_HOME."""
+    env = {"STACK_HOME": str(home), **kwargs.pop("env", {})}
+    with StackServer(config, env=env, **kwargs) as server:
+        yield server
+
+
+def inference_config(*providers: tuple[str, str, dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    """A run config with the given (provider_id, provider_type, config) inference providers."""
+    entries = [{"provider_id": pid, "provider_type": ptype, "config": cfg} for pid, ptype, cfg in providers]
+    return {"version": 2, "apis": ["inference"], "providers": {"inference": entries}, **extra}
