@@ -23,8 +23,12 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("stack-provider-shout", "stack-api-notes")
-NOTES_ROUTES = {("POST", "/v1/notes"), ("GET", "/v1/notes"), ("GET", "/v1/notes/{note_id}"),
-                ("DELETE", "/v1/notes/{note_id}")}
+NOTES_ROUTES = {
+    ("POST", "/v1/notes"),
+    ("GET", "/v1/notes"),
+    ("GET", "/v1/notes/{note_id}"),
+    ("DELETE", "/v1/notes/{note_id}"),
+}
 START_TIMEOUT_S = 60.0
 
 
@@ -41,14 +45,24 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("external")
     wheels = root / "wheels"
     for package in PACKAGES:
-        _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels,
-             REPO / "external_providers" / package)
+        _run(
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            wheels,
+            REPO / "external_providers" / package,
+        )
     built = sorted(wheels.glob("*.whl"))
     assert len(built) == len(PACKAGES), f"expected {len(PACKAGES)} wheels, got {built}"
     _run(sys.executable, "-m", "venv", root / "venv")
     bin_dir = root / "venv" / "bin"
-    _run(bin_dir / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         REPO / "core", *built)
+    _run(
+        bin_dir / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check", REPO / "core", *built
+    )
     return bin_dir
 
 
@@ -90,8 +104,13 @@ def start_server(bin_dir: Path, home: Path) -> Server:
     port = _free_port()
     log = home.parent / f"server-{port}.log"
     with log.open("wb") as sink:
-        process = subprocess.Popen([str(bin_dir / "stack"), "run", "--port", str(port)], env=_env(home),
-                                   stdout=sink, stderr=subprocess.STDOUT, cwd=home.parent)
+        process = subprocess.Popen(
+            [str(bin_dir / "stack"), "run", "--port", str(port)],
+            env=_env(home),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            cwd=home.parent,
+        )
     server = Server(process, f"http://127.0.0.1:{port}", log)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -164,7 +183,8 @@ def test_register_model_the_provider_does_not_serve_is_refused(client: httpx.Cli
 
 def test_chat_completion_through_the_openai_sdk(openai_client: OpenAI) -> None:
     reply = openai_client.chat.completions.create(
-        model="shout-1", messages=[{"role": "system", "content": "be loud"}, {"role": "user", "content": "hi there"}]
+        model="shout-1",
+        messages=[{"role": "system", "content": "be loud"}, {"role": "user", "content": "hi there"}],
     )
     assert reply.choices[0].message.content == "HI THERE!"
     assert reply.model == "shout-1"
@@ -172,7 +192,9 @@ def test_chat_completion_through_the_openai_sdk(openai_client: OpenAI) -> None:
 
 def test_streaming_chat_completion_through_the_openai_sdk(openai_client: OpenAI) -> None:
     stream = openai_client.chat.completions.create(
-        model="shout-1", messages=[{"role": "user", "content": "one two three"}], stream=True,
+        model="shout-1",
+        messages=[{"role": "user", "content": "one two three"}],
+        stream=True,
         stream_options={"include_usage": True},
     )
     chunks = list(stream)
@@ -190,7 +212,9 @@ def test_completion_and_embeddings_through_the_openai_sdk(openai_client: OpenAI)
 
 
 def test_unknown_model_is_a_404_naming_the_registered_ones(client: httpx.Client) -> None:
-    response = client.post("/v1/chat/completions", json={"model": "nope", "messages": [{"role": "user", "content": "x"}]})
+    response = client.post(
+        "/v1/chat/completions", json={"model": "nope", "messages": [{"role": "user", "content": "x"}]}
+    )
     assert response.status_code == 404
     assert "shout-1" in response.json()["error"]["message"]
 

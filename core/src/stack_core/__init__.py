@@ -21,6 +21,14 @@ _EXPORTS: dict[str, str] = {
     "ProviderSpec": "stack_core.hookspecs",
     "Authenticator": "stack_core.hookspecs",
     "RequestInfo": "stack_core.hookspecs",
+    "RegisterApi": "stack_core.hookspecs",
+    "RegisterProvider": "stack_core.hookspecs",
+    "RegisterAuthProvider": "stack_core.hookspecs",
+    "Database": "stack_core.storage",
+    "ChatCompletionRequest": "stack_core.apis.inference",
+    "CompletionRequest": "stack_core.apis.inference",
+    "EmbeddingsRequest": "stack_core.apis.inference",
+    "InferenceProvider": "stack_core.apis.inference",
     "ApiSpec": "stack_core.spec",
     "Route": "stack_core.spec",
     "ResourceKind": "stack_core.spec",
@@ -53,7 +61,52 @@ _EXPORTS: dict[str, str] = {
     "ProviderTimeoutError": "stack_core.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ApiSpec",
+    "AuthenticationError",
+    "Authenticator",
+    "BadRequestError",
+    "Benchmark",
+    "ChatCompletionRequest",
+    "CompletionRequest",
+    "ConfigError",
+    "ConflictError",
+    "Database",
+    "Dataset",
+    "EmbeddingsRequest",
+    "InferenceProvider",
+    "Model",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "PluginError",
+    "ProviderContext",
+    "ProviderError",
+    "ProviderSpec",
+    "ProviderTimeoutError",
+    "ProviderUnavailableError",
+    "QuotaExceededError",
+    "RegisterApi",
+    "RegisterAuthProvider",
+    "RegisterProvider",
+    "RequestInfo",
+    "Resource",
+    "ResourceKind",
+    "Route",
+    "RunConfig",
+    "ScoringFunction",
+    "Shield",
+    "Stack",
+    "StackError",
+    "ToolGroup",
+    "UnsupportedError",
+    "User",
+    "VectorDB",
+    "create_app",
+    "hookimpl",
+    "load_config",
+    "resource_api",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -88,7 +141,18 @@ if TYPE_CHECKING:
         StackError,
         UnsupportedError,
     )
-    from .hookspecs import Authenticator, ProviderContext, ProviderSpec, RequestInfo, hookimpl
+    from .apis.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest, InferenceProvider
+    from .hookspecs import (
+        Authenticator,
+        ProviderContext,
+        ProviderSpec,
+        RegisterApi,
+        RegisterAuthProvider,
+        RegisterProvider,
+        RequestInfo,
+        hookimpl,
+    )
+    from .storage import Database
     from .resources import (
         Benchmark,
         Dataset,

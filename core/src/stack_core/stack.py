@@ -208,13 +208,15 @@ class Stack:
             raw_text=self.config.raw_text,
         )
         assert self.database is not None
+        state_dir = self.state_dir / "providers" / entry.provider_id
+        state_dir.mkdir(parents=True, exist_ok=True)
         context = ProviderContext(
             provider_id=entry.provider_id,
             api=api,
             deps={d: self._impls[d] for d in (*spec.deps, *spec.optional_deps) if d in self._impls},
             resources=self.registry,
             database=self.database,
-            state_dir=self.state_dir / "providers" / entry.provider_id,
+            state_dir=state_dir,
         )
         try:
             impl = spec.factory(config, context)

@@ -10,6 +10,9 @@ class NotesSqliteConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    table: str = Field(default="notes", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-                       description="Table name, prefixed by the store's namespace if it has one.")
+    table: str = Field(
+        default="notes",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Table name, prefixed by the store's namespace if it has one.",
+    )
     max_content_chars: int = Field(default=100_000, ge=1, description="Longest note content accepted.")

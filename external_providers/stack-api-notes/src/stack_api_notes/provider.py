@@ -32,8 +32,13 @@ def notes_table(name: str) -> Table:
 
 
 def _note(row: Any) -> Note:
-    return Note(id=row.id, title=row.title, content=row.content, tags=list(row.tags),
-                created_at=row.created_ns // 1_000_000_000)
+    return Note(
+        id=row.id,
+        title=row.title,
+        content=row.content,
+        tags=list(row.tags),
+        created_at=row.created_ns // 1_000_000_000,
+    )
 
 
 class NotesSqlite:
@@ -46,14 +51,27 @@ class NotesSqlite:
         if len(request.content) > self.config.max_content_chars:
             raise BadRequestError(
                 f"Note content is {len(request.content)} characters; the limit is "
-                f"{self.config.max_content_chars}.", param="content")
+                f"{self.config.max_content_chars}.",
+                param="content",
+            )
         note_id, created_ns = f"note-{uuid.uuid4().hex[:16]}", time.time_ns()
         async with self.engine.begin() as conn:
-            await conn.execute(insert(self.table).values(
-                id=note_id, title=request.title, content=request.content, tags=request.tags,
-                created_ns=created_ns))
-        return Note(id=note_id, title=request.title, content=request.content, tags=request.tags,
-                    created_at=created_ns // 1_000_000_000)
+            await conn.execute(
+                insert(self.table).values(
+                    id=note_id,
+                    title=request.title,
+                    content=request.content,
+                    tags=request.tags,
+                    created_ns=created_ns,
+                )
+            )
+        return Note(
+            id=note_id,
+            title=request.title,
+            content=request.content,
+            tags=request.tags,
+            created_at=created_ns // 1_000_000_000,
+        )
 
     async def list_notes(self, request: ListNotesRequest) -> ListNotesResponse:
         query = select(self.table).order_by(self.table.c.created_ns.desc()).limit(request.limit)
@@ -81,8 +99,11 @@ class NotesSqlite:
 
     @staticmethod
     def _not_found(note_id: str) -> NotFoundError:
-        return NotFoundError(f"Note '{note_id}' not found. List notes with GET /v1/notes.",
-                             param="note_id", code="note_not_found")
+        return NotFoundError(
+            f"Note '{note_id}' not found. List notes with GET /v1/notes.",
+            param="note_id",
+            code="note_not_found",
+        )
 
 
 async def create_provider(config: NotesSqliteConfig, context: ProviderContext) -> NotesSqlite:

@@ -78,8 +78,12 @@ class ShoutAdapter:
         """The models this provider serves, registered at start-up."""
         return [
             Model(identifier="shout-1", provider_id=self.provider_id, model_type="llm"),
-            Model(identifier="shout-embed", provider_id=self.provider_id, model_type="embedding",
-                  metadata={"embedding_dimension": EMBEDDING_DIMENSION}),
+            Model(
+                identifier="shout-embed",
+                provider_id=self.provider_id,
+                model_type="embedding",
+                metadata={"embedding_dimension": EMBEDDING_DIMENSION},
+            ),
         ]
 
     async def register_model(self, model: Model) -> None:
@@ -89,11 +93,15 @@ class ShoutAdapter:
         if kind is None:
             raise BadRequestError(
                 f"Provider '{self.provider_id}' (inline::shout) does not serve model "
-                f"'{model.provider_key}'. It serves: {served}.", param="provider_model_id")
+                f"'{model.provider_key}'. It serves: {served}.",
+                param="provider_model_id",
+            )
         if kind != model.model_type:
             raise BadRequestError(
                 f"Model '{model.provider_key}' is an {kind} model, not {model.model_type}. "
-                f"Provider '{self.provider_id}' serves: {served}.", param="model_type")
+                f"Provider '{self.provider_id}' serves: {served}.",
+                param="model_type",
+            )
 
     async def health(self) -> dict[str, str]:
         return {"status": "OK"}
@@ -106,9 +114,18 @@ class ShoutAdapter:
             include_usage = bool((request.stream_options or {}).get("include_usage"))
             return self._chat_chunks(rid, created, request.model, prompt, reply, include_usage)
         return {
-            "id": rid, "object": "chat.completion", "created": created, "model": request.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply},
-                         "finish_reason": "stop", "logprobs": None}],
+            "id": rid,
+            "object": "chat.completion",
+            "created": created,
+            "model": request.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": reply},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
             "usage": _usage(prompt, reply),
         }
 
@@ -120,8 +137,12 @@ class ShoutAdapter:
         for i, word in enumerate(words):
             delta = {"role": "assistant", "content": word} if i == 0 else {"content": " " + word}
             last = i == len(words) - 1
-            yield {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None,
-                                        "finish_reason": "stop" if last else None}]}
+            yield {
+                **base,
+                "choices": [
+                    {"index": 0, "delta": delta, "logprobs": None, "finish_reason": "stop" if last else None}
+                ],
+            }
         if include_usage:
             yield {**base, "choices": [], "usage": _usage(prompt, reply)}
 
@@ -134,22 +155,38 @@ class ShoutAdapter:
         base = {"id": rid, "object": "text_completion", "created": created, "model": request.model}
         if request.stream:
             return self._completion_chunks(base, texts)
-        choices = [{"index": i, "text": self.shout(t), "finish_reason": "stop", "logprobs": None}
-                   for i, t in enumerate(texts)]
-        return {**base, "choices": choices, "usage": _usage(" ".join(texts), " ".join(map(self.shout, texts)))}
+        choices = [
+            {"index": i, "text": self.shout(t), "finish_reason": "stop", "logprobs": None}
+            for i, t in enumerate(texts)
+        ]
+        return {
+            **base,
+            "choices": choices,
+            "usage": _usage(" ".join(texts), " ".join(map(self.shout, texts))),
+        }
 
     async def _completion_chunks(self, base: Json, texts: list[str]) -> AsyncIterator[Json]:
         for index, text in enumerate(texts):
             words = self.shout(text).split() or [""]
             for i, word in enumerate(words):
                 last = i == len(words) - 1
-                yield {**base, "choices": [{"index": index, "text": word if i == 0 else " " + word,
-                                            "finish_reason": "stop" if last else None, "logprobs": None}]}
+                yield {
+                    **base,
+                    "choices": [
+                        {
+                            "index": index,
+                            "text": word if i == 0 else " " + word,
+                            "finish_reason": "stop" if last else None,
+                            "logprobs": None,
+                        }
+                    ],
+                }
 
     async def openai_embeddings(self, request: EmbeddingsRequest) -> Json:
         if request.dimensions not in (None, EMBEDDING_DIMENSION):
-            raise UnsupportedError(f"inline::shout embeddings have {EMBEDDING_DIMENSION} dimensions.",
-                                   param="dimensions")
+            raise UnsupportedError(
+                f"inline::shout embeddings have {EMBEDDING_DIMENSION} dimensions.", param="dimensions"
+            )
         raw = request.input
         inputs: list[Any] = [raw] if isinstance(raw, str) or (raw and isinstance(raw[0], int)) else list(raw)
         data = []
@@ -160,8 +197,12 @@ class ShoutAdapter:
                 embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
             data.append({"object": "embedding", "index": i, "embedding": embedding})
         tokens = sum(len(x.split()) if isinstance(x, str) else len(x) for x in inputs)
-        return {"object": "list", "data": data, "model": request.model,
-                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+        return {
+            "object": "list",
+            "data": data,
+            "model": request.model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
 
 
 def create_adapter(config: ShoutConfig, context: ProviderContext) -> ShoutAdapter:
