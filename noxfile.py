@@ -49,7 +49,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the kernel (configured in the root pyproject)."""
     install_stack(session, extras="")
-    session.install("mypy>=1.11", "types-PyYAML")
+    session.install("mypy>=1.11", "types-PyYAML", "pytest>=8")
     session.run("mypy")
 
 

@@ -17,7 +17,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackServer]:
-    with fake_backend(models="model-a", embedding_models="embed-a") as one, fake_backend(models="model-b") as two:
+    with (
+        fake_backend(models="model-a", embedding_models="embed-a") as one,
+        fake_backend(models="model-b") as two,
+    ):
         config = inference_config(
             ("backend-1", "remote::vllm", {"url": f"{one}/v1"}),
             ("backend-2", "remote::ollama", {"url": two}),
@@ -84,11 +87,15 @@ def test_openai_sdk_under_the_openai_prefix(server: StackServer) -> None:
 def test_llama_stack_client_models_lifecycle(server: StackServer) -> None:
     client = LlamaStackClient(base_url=server.url)
     assert {"model-a", "model-b"} <= {m.identifier for m in client.models.list()}
-    registered = client.models.register(model_id="alias-a", provider_id="backend-1", provider_model_id="model-a")
+    registered = client.models.register(
+        model_id="alias-a", provider_id="backend-1", provider_model_id="model-a"
+    )
     assert registered.identifier == "alias-a" and registered.provider_resource_id == "model-a"
     retrieved = client.models.retrieve("alias-a")
     assert retrieved.provider_id == "backend-1" and retrieved.api_model_type == "llm"
-    reply = client.chat.completions.create(model="alias-a", messages=[{"role": "user", "content": "via alias"}])
+    reply = client.chat.completions.create(
+        model="alias-a", messages=[{"role": "user", "content": "via alias"}]
+    )
     assert reply.choices[0].message.content == "[model-a] echo: via alias"
     client.models.unregister("alias-a")
     assert "alias-a" not in {m.identifier for m in client.models.list()}

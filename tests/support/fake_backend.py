@@ -53,28 +53,54 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CREATED = 1_700_000_000
 _TOKEN_RE = re.compile(r"\s*\S+")
 _SSE = "text/event-stream; charset=utf-8"
-_DETAILS = {"parent_model": "", "format": "gguf", "family": "fake", "families": ["fake"],
-            "parameter_size": "1B", "quantization_level": "Q4_K_M"}
+_DETAILS = {
+    "parent_model": "",
+    "format": "gguf",
+    "family": "fake",
+    "families": ["fake"],
+    "parameter_size": "1B",
+    "quantization_level": "Q4_K_M",
+}
 # POST /__control key -> (converter, value when null or reset); each key is also a FakeState attribute.
 _CONTROL: dict[str, tuple[Callable[[Any], Any], Any]] = {
-    "fail_next": (int, 0), "status": (int, 500), "latency_ms": (float, 0.0), "chunk_delay_ms": (float, 0.0),
-    "stream_fail_after": (int, None), "retry_after": (float, None)}
+    "fail_next": (int, 0),
+    "status": (int, 500),
+    "latency_ms": (float, 0.0),
+    "chunk_delay_ms": (float, 0.0),
+    "stream_fail_after": (int, None),
+    "retry_after": (float, None),
+}
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None, param: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.code, self.param, self.headers = status, message, code, param, headers
 
     def response(self, path: str) -> web.Response:
         """OpenAI's error shape, or Ollama's ``{"error": "..."}`` under ``/api/``."""
-        kind = "server_error" if self.status >= 500 else \
-            "rate_limit_error" if self.status == 429 else "invalid_request_error"
-        body = {"error": self.message} if path.startswith("/api/") else \
-            {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}}
-        return web.Response(body=dumps(body), status=self.status, content_type="application/json",
-                            headers=self.headers)
+        kind = (
+            "server_error"
+            if self.status >= 500
+            else "rate_limit_error"
+            if self.status == 429
+            else "invalid_request_error"
+        )
+        body = (
+            {"error": self.message}
+            if path.startswith("/api/")
+            else {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}}
+        )
+        return web.Response(
+            body=dumps(body), status=self.status, content_type="application/json", headers=self.headers
+        )
 
 
 @dataclass
@@ -115,6 +141,7 @@ class FakeState:
 
 
 # ---------------------------------------------------------------- deterministic content
+
 
 class Reply(NamedTuple):
     text: str  # message content, or the tool call's JSON arguments
@@ -164,19 +191,27 @@ def finish_text(text: str, stop: Any, max_tokens: Any) -> Reply:
     return Reply(text, "stop")
 
 
-def chat_reply(model: str, messages: list[Any], tools: Any, tool_choice: Any, schema: Any, stop: Any,
-               max_tokens: Any) -> Reply:
+def chat_reply(
+    model: str, messages: list[Any], tools: Any, tool_choice: Any, schema: Any, stop: Any, max_tokens: Any
+) -> Reply:
     """Tool call (forced, or "weather" in the last user text), JSON (``schema``), or an echo."""
     last = messages[-1] if isinstance(messages[-1], dict) else {}
-    user = next((text_of(m.get("content")) for m in reversed(messages)
-                 if isinstance(m, dict) and m.get("role") == "user"), "")
+    user = next(
+        (
+            text_of(m.get("content"))
+            for m in reversed(messages)
+            if isinstance(m, dict) and m.get("role") == "user"
+        ),
+        "",
+    )
     if last.get("role") == "tool":
         return finish_text(f"[{model}] tool result: {text_of(last.get('content'))}", stop, max_tokens)
     forced = tool_choice.get("function", {}).get("name") if isinstance(tool_choice, dict) else None
     fns = [t.get("function", t) for t in tools or () if isinstance(t, dict)]
     if fns and tool_choice != "none" and (forced or tool_choice == "required" or "weather" in user.lower()):
-        fn = next((f for f in fns if f.get("name") == forced), None) \
-            or next((f for f in fns if "weather" in str(f.get("name", "")).lower()), fns[0])
+        fn = next((f for f in fns if f.get("name") == forced), None) or next(
+            (f for f in fns if "weather" in str(f.get("name", "")).lower()), fns[0]
+        )
         params, name = fn.get("parameters") or {}, str(fn.get("name") or "tool")
         args = from_schema(params, user) if params.get("properties") else {"input": user}
         call_id = "call_" + hashlib.blake2b(f"{name}\0{user}".encode(), digest_size=12).hexdigest()
@@ -196,22 +231,34 @@ def chat_logprobs(text: str, top: int) -> dict[str, Any]:
     for tok in _TOKEN_RE.findall(text):
         lp = token_logprob(tok)
         alts = [(tok, lp)] + [(f"<alt{i}>", lp - i) for i in range(1, top)]
-        content.append({"token": tok, "logprob": lp, "bytes": list(tok.encode()), "top_logprobs": [
-            {"token": t, "logprob": p, "bytes": list(t.encode())} for t, p in alts[:top]]})
+        content.append(
+            {
+                "token": tok,
+                "logprob": lp,
+                "bytes": list(tok.encode()),
+                "top_logprobs": [
+                    {"token": t, "logprob": p, "bytes": list(t.encode())} for t, p in alts[:top]
+                ],
+            }
+        )
     return {"content": content, "refusal": None}
 
 
 def text_logprobs(text: str, top: int) -> dict[str, Any]:
     toks = [(m.group(), m.start()) for m in _TOKEN_RE.finditer(text)]
     lps = [token_logprob(t) for t, _ in toks]
-    return {"tokens": [t for t, _ in toks], "token_logprobs": lps, "text_offset": [o for _, o in toks],
-            "top_logprobs": [{t: lp} for (t, _), lp in zip(toks, lps, strict=True)] if top else None}
+    return {
+        "tokens": [t for t, _ in toks],
+        "token_logprobs": lps,
+        "text_offset": [o for _, o in toks],
+        "top_logprobs": [{t: lp} for (t, _), lp in zip(toks, lps, strict=True)] if top else None,
+    }
 
 
 def split(text: str, n: int) -> list[str]:
     """Exactly ``n`` consecutive slices (some empty when the text is short)."""
     size = len(text)
-    return [text[i * size // n:(i + 1) * size // n] for i in range(n)]
+    return [text[i * size // n : (i + 1) * size // n] for i in range(n)]
 
 
 @functools.lru_cache(maxsize=8192)
@@ -287,13 +334,22 @@ def _names(value: Sequence[str] | str) -> list[str]:
 
 # ---------------------------------------------------------------- server
 
+
 class FakeBackend:
     """The fake server; ``async with FakeBackend(models=["m1"]) as fb:`` serves on ``fb.url``."""
 
-    def __init__(self, *, models: Sequence[str] | str = ("fake-model",),
-                 embedding_models: Sequence[str] | str = (), embedding_dim: int = 384,
-                 api_key: str | None = None, latency_ms: float = 0.0, chunks: int = 8,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        models: Sequence[str] | str = ("fake-model",),
+        embedding_models: Sequence[str] | str = (),
+        embedding_dim: int = 384,
+        api_key: str | None = None,
+        latency_ms: float = 0.0,
+        chunks: int = 8,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.models, self.embedding_models = _names(models), _names(embedding_models)
         self.embedding_dim, self.chunks, self.latency_ms = embedding_dim, max(1, chunks), latency_ms
         self.auth = f"Bearer {api_key}" if api_key else None
@@ -334,32 +390,67 @@ class FakeBackend:
 
     def build_app(self) -> web.Application:
         every = list(dict.fromkeys(self.models + self.embedding_models))
-        models = {"object": "list", "data": [
-            {"id": m, "object": "model", "created": CREATED, "owned_by": "fake-backend"} for m in every]}
-        tags = {"models": [{"name": m, "model": m, "modified_at": "2024-01-01T00:00:00Z", "size": 10**9,
-                            "digest": hashlib.sha256(m.encode()).hexdigest(), "details": _DETAILS}
-                           for m in every]}
-        info = {"model_id": (self.models or [""])[0], "model_sha": None, "model_dtype": "float16",
-                "model_device_type": "cpu", "model_pipeline_tag": "text-generation", "max_best_of": 2,
-                "max_concurrent_requests": 128, "max_stop_sequences": 4, "max_input_tokens": 8191,
-                "max_total_tokens": 8192, "validation_workers": 2, "max_client_batch_size": 32,
-                "router": "text-generation-router", "version": "3.0.0", "sha": None, "docker_label": None}
+        models = {
+            "object": "list",
+            "data": [
+                {"id": m, "object": "model", "created": CREATED, "owned_by": "fake-backend"} for m in every
+            ],
+        }
+        tags = {
+            "models": [
+                {
+                    "name": m,
+                    "model": m,
+                    "modified_at": "2024-01-01T00:00:00Z",
+                    "size": 10**9,
+                    "digest": hashlib.sha256(m.encode()).hexdigest(),
+                    "details": _DETAILS,
+                }
+                for m in every
+            ]
+        }
+        info = {
+            "model_id": (self.models or [""])[0],
+            "model_sha": None,
+            "model_dtype": "float16",
+            "model_device_type": "cpu",
+            "model_pipeline_tag": "text-generation",
+            "max_best_of": 2,
+            "max_concurrent_requests": 128,
+            "max_stop_sequences": 4,
+            "max_input_tokens": 8191,
+            "max_total_tokens": 8192,
+            "validation_workers": 2,
+            "max_client_batch_size": 32,
+            "router": "text-generation-router",
+            "version": "3.0.0",
+            "sha": None,
+            "docker_label": None,
+        }
         g, app = self._gate, web.Application()
-        app.add_routes([
-            web.get("/", static(b"Ollama is running", "text/plain")),
-            web.get("/health", static(b'{"status":"ok"}')),
-            web.get("/__stats", self.stats), web.get("/__control", self.control),
-            web.post("/__control", self.control),
-            web.get("/v1/models", g(static(dumps(models)))), web.get("/v1/models/{model}", g(self.get_model)),
-            web.post("/v1/chat/completions", g(self.chat_completions)),
-            web.post("/v1/completions", g(self.completions)), web.post("/v1/embeddings", g(self.embeddings)),
-            web.get("/api/tags", g(static(dumps(tags)))), web.post("/api/show", g(self.ollama_show)),
-            web.get("/api/version", g(static(b'{"version":"0.9.0"}'))),
-            web.post("/api/chat", g(self.ollama_generate)),
-            web.post("/api/generate", g(self.ollama_generate)),
-            web.post("/api/embed", g(self.ollama_embed)), web.post("/api/embeddings", g(self.ollama_embed)),
-            web.get("/info", g(static(dumps(info)))), web.get("/version", g(static(b'{"version":"0.0.0"}'))),
-        ])
+        app.add_routes(
+            [
+                web.get("/", static(b"Ollama is running", "text/plain")),
+                web.get("/health", static(b'{"status":"ok"}')),
+                web.get("/__stats", self.stats),
+                web.get("/__control", self.control),
+                web.post("/__control", self.control),
+                web.get("/v1/models", g(static(dumps(models)))),
+                web.get("/v1/models/{model}", g(self.get_model)),
+                web.post("/v1/chat/completions", g(self.chat_completions)),
+                web.post("/v1/completions", g(self.completions)),
+                web.post("/v1/embeddings", g(self.embeddings)),
+                web.get("/api/tags", g(static(dumps(tags)))),
+                web.post("/api/show", g(self.ollama_show)),
+                web.get("/api/version", g(static(b'{"version":"0.9.0"}'))),
+                web.post("/api/chat", g(self.ollama_generate)),
+                web.post("/api/generate", g(self.ollama_generate)),
+                web.post("/api/embed", g(self.ollama_embed)),
+                web.post("/api/embeddings", g(self.ollama_embed)),
+                web.get("/info", g(static(dumps(info)))),
+                web.get("/version", g(static(b'{"version":"0.0.0"}'))),
+            ]
+        )
         return app
 
     def _gate(self, handler: Handler) -> Handler:
@@ -452,44 +543,81 @@ class FakeBackend:
         if not isinstance(messages, list) or not messages:
             raise ApiError(400, "'messages' must be a non-empty list", param="messages")
         fmt = body.get("response_format") or {}
-        schema = (fmt.get("json_schema") or {}).get("schema", {}) if fmt.get("type") == "json_schema" \
-            else True if fmt.get("type") == "json_object" else None
-        reply = chat_reply(model, messages, body.get("tools"), body.get("tool_choice", "auto"), schema,
-                           body.get("stop"), body.get("max_completion_tokens") or body.get("max_tokens"))
+        schema = (
+            (fmt.get("json_schema") or {}).get("schema", {})
+            if fmt.get("type") == "json_schema"
+            else True
+            if fmt.get("type") == "json_object"
+            else None
+        )
+        reply = chat_reply(
+            model,
+            messages,
+            body.get("tools"),
+            body.get("tool_choice", "auto"),
+            schema,
+            body.get("stop"),
+            body.get("max_completion_tokens") or body.get("max_tokens"),
+        )
         n, top = int(body.get("n") or 1), int(body.get("top_logprobs") or 0)
         want_lp = bool(body.get("logprobs")) and reply.tool is None
         prompt, out = sum(words(text_of(m.get("content"))) for m in messages), n * words(reply.text)
         usage = {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out}
         stream = bool(body.get("stream"))
-        head: dict[str, Any] = {"id": f"chatcmpl-fake{next(self._ids)}",
-                                "object": "chat.completion.chunk" if stream else "chat.completion",
-                                "created": int(time.time()), "model": model, "system_fingerprint": "fp_fake"}
-        call: dict[str, Any] | None = {"id": reply.tool[0], "type": "function",
-                "function": {"name": reply.tool[1], "arguments": reply.text}} if reply.tool else None
+        head: dict[str, Any] = {
+            "id": f"chatcmpl-fake{next(self._ids)}",
+            "object": "chat.completion.chunk" if stream else "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": "fp_fake",
+        }
+        call: dict[str, Any] | None = (
+            {
+                "id": reply.tool[0],
+                "type": "function",
+                "function": {"name": reply.tool[1], "arguments": reply.text},
+            }
+            if reply.tool
+            else None
+        )
         if not stream:
-            msg: dict[str, Any] = {"role": "assistant", "content": None if call else reply.text,
-                                   "refusal": None}
+            msg: dict[str, Any] = {
+                "role": "assistant",
+                "content": None if call else reply.text,
+                "refusal": None,
+            }
             if call:
                 msg["tool_calls"] = [call]
             lp = chat_logprobs(reply.text, top) if want_lp else None
-            choices = [{"index": i, "message": msg, "logprobs": lp, "finish_reason": reply.finish}
-                       for i in range(n)]
+            choices = [
+                {"index": i, "message": msg, "logprobs": lp, "finish_reason": reply.finish} for i in range(n)
+            ]
             return ok({**head, "choices": choices, "usage": usage})
         if with_usage := bool((body.get("stream_options") or {}).get("include_usage")):
             head["usage"] = None
         pieces = split(reply.text, self._chunks(request, body))
         if call:
-            first: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [
-                {"index": 0, **call, "function": {**call["function"], "arguments": ""}}]}
-            deltas: list[dict[str, Any]] = [{"tool_calls": [{"index": 0, "function": {"arguments": p}}]}
-                                            for p in pieces]
+            first: dict[str, Any] = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"index": 0, **call, "function": {**call["function"], "arguments": ""}}],
+            }
+            deltas: list[dict[str, Any]] = [
+                {"tool_calls": [{"index": 0, "function": {"arguments": p}}]} for p in pieces
+            ]
         else:
             first, deltas = {"role": "assistant", "content": ""}, [{"content": p} for p in pieces]
         lps = [chat_logprobs(p, top) if want_lp else None for p in pieces]
-        steps = [(first, None, None), *((d, lp, None) for d, lp in zip(deltas, lps, strict=True)),
-                 ({}, None, reply.finish)]
-        events = [sse({**head, "choices": [{"index": i, "delta": d, "logprobs": lp, "finish_reason": f}]})
-                  for d, lp, f in steps for i in range(n)]
+        steps = [
+            (first, None, None),
+            *((d, lp, None) for d, lp in zip(deltas, lps, strict=True)),
+            ({}, None, reply.finish),
+        ]
+        events = [
+            sse({**head, "choices": [{"index": i, "delta": d, "logprobs": lp, "finish_reason": f}]})
+            for d, lp, f in steps
+            for i in range(n)
+        ]
         if with_usage:
             events.append(sse({**head, "choices": [], "usage": usage}))
         return await self._stream(request, [*events, b"data: [DONE]\n\n"], _SSE)
@@ -505,20 +633,44 @@ class FakeBackend:
             replies += [r._replace(text=text + r.text) if body.get("echo") else r] * n
         prompt, out = sum(c for _, c in prompts), sum(words(r.text) for r in replies)
         usage = {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out}
-        head: dict[str, Any] = {"id": f"cmpl-fake{next(self._ids)}", "object": "text_completion",
-                                "created": int(time.time()), "model": model}
+        head: dict[str, Any] = {
+            "id": f"cmpl-fake{next(self._ids)}",
+            "object": "text_completion",
+            "created": int(time.time()),
+            "model": model,
+        }
         if not body.get("stream"):
-            choices = [{"index": i, "text": r.text, "finish_reason": r.finish,
-                        "logprobs": text_logprobs(r.text, top) if want_lp and top >= 0 else None}
-                       for i, r in enumerate(replies)]
+            choices = [
+                {
+                    "index": i,
+                    "text": r.text,
+                    "finish_reason": r.finish,
+                    "logprobs": text_logprobs(r.text, top) if want_lp and top >= 0 else None,
+                }
+                for i, r in enumerate(replies)
+            ]
             return ok({**head, "choices": choices, "usage": usage})
         if with_usage := bool((body.get("stream_options") or {}).get("include_usage")):
             head["usage"] = None
         sliced = [[*split(r.text, self._chunks(request, body)), ""] for r in replies]
         last = len(sliced[0]) - 1
-        events = [sse({**head, "choices": [{"index": i, "text": pieces[k], "logprobs": None,
-                                            "finish_reason": replies[i].finish if k == last else None}]})
-                  for k in range(last + 1) for i, pieces in enumerate(sliced)]
+        events = [
+            sse(
+                {
+                    **head,
+                    "choices": [
+                        {
+                            "index": i,
+                            "text": pieces[k],
+                            "logprobs": None,
+                            "finish_reason": replies[i].finish if k == last else None,
+                        }
+                    ],
+                }
+            )
+            for k in range(last + 1)
+            for i, pieces in enumerate(sliced)
+        ]
         if with_usage:
             events.append(sse({**head, "choices": [], "usage": usage}))
         return await self._stream(request, [*events, b"data: [DONE]\n\n"], _SSE)
@@ -530,21 +682,44 @@ class FakeBackend:
         if (dim := int(body.get("dimensions") or self.embedding_dim)) <= 0:
             raise ApiError(400, "'dimensions' must be positive", param="dimensions")
         b64 = body.get("encoding_format") == "base64"
-        data = [{"object": "embedding", "index": i,
-                 "embedding": embed_b64(embed_vector(t, dim)) if b64 else embed_vector(t, dim)}
-                for i, (t, _) in enumerate(items)]
+        data = [
+            {
+                "object": "embedding",
+                "index": i,
+                "embedding": embed_b64(embed_vector(t, dim)) if b64 else embed_vector(t, dim),
+            }
+            for i, (t, _) in enumerate(items)
+        ]
         tokens = sum(c for _, c in items)
-        return ok({"object": "list", "data": data, "model": model,
-                   "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+        return ok(
+            {
+                "object": "list",
+                "data": data,
+                "model": model,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
 
     # -- Ollama native
     async def ollama_show(self, request: web.Request) -> web.Response:
         model = self._model(await read_json(request), self._chat_ok | self._embed_ok, ollama=True)
         caps = ["completion", "tools"] if model in self._chat_ok else ["embedding"]
-        return ok({"modelfile": f"FROM {model}\n", "parameters": "", "template": "{{ .Prompt }}",
-                   "details": _DETAILS, "capabilities": caps, "modified_at": "2024-01-01T00:00:00Z",
-                   "model_info": {"general.architecture": "fake", "general.parameter_count": 10**9,
-                                  "fake.context_length": 8192, "fake.embedding_length": self.embedding_dim}})
+        return ok(
+            {
+                "modelfile": f"FROM {model}\n",
+                "parameters": "",
+                "template": "{{ .Prompt }}",
+                "details": _DETAILS,
+                "capabilities": caps,
+                "modified_at": "2024-01-01T00:00:00Z",
+                "model_info": {
+                    "general.architecture": "fake",
+                    "general.parameter_count": 10**9,
+                    "fake.context_length": 8192,
+                    "fake.embedding_length": self.embedding_dim,
+                },
+            }
+        )
 
     async def ollama_generate(self, request: web.Request) -> web.StreamResponse:
         """``/api/chat`` and ``/api/generate``: NDJSON stream unless ``"stream": false``."""
@@ -557,18 +732,34 @@ class FakeBackend:
         messages = body.get("messages") if is_chat else [prompt_msg]
         if not isinstance(messages, list) or not messages:
             raise ApiError(400, "messages are required")
-        reply = chat_reply(model, messages, body.get("tools") if is_chat else None, "auto", schema,
-                           opts.get("stop"), limit if limit is None or limit >= 0 else None)
+        reply = chat_reply(
+            model,
+            messages,
+            body.get("tools") if is_chat else None,
+            "auto",
+            schema,
+            opts.get("stop"),
+            limit if limit is None or limit >= 0 else None,
+        )
         prompt, out = sum(words(text_of(m.get("content"))) for m in messages), words(reply.text)
         head = {"model": model, "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())}
-        final = {"done": True, "done_reason": "length" if reply.finish == "length" else "stop",
-                 "total_duration": 1000 * (prompt + out + 1), "load_duration": 1000,
-                 "prompt_eval_count": prompt, "prompt_eval_duration": 1000 * prompt,
-                 "eval_count": out, "eval_duration": 1000 * out}
+        final = {
+            "done": True,
+            "done_reason": "length" if reply.finish == "length" else "stop",
+            "total_duration": 1000 * (prompt + out + 1),
+            "load_duration": 1000,
+            "prompt_eval_count": prompt,
+            "prompt_eval_duration": 1000 * prompt,
+            "eval_count": out,
+            "eval_duration": 1000 * out,
+        }
         key = "message" if is_chat else "response"
         wrap: Callable[[str], Any] = (lambda c: {"role": "assistant", "content": c}) if is_chat else str
-        calls = [{"function": {"name": reply.tool[1], "arguments": loads(reply.text.encode())}}] \
-            if reply.tool else None
+        calls = (
+            [{"function": {"name": reply.tool[1], "arguments": loads(reply.text.encode())}}]
+            if reply.tool
+            else None
+        )
         pieces = [""] if calls else split(reply.text, self._chunks(request, body))
         value = (lambda p: {**wrap(p), "tool_calls": calls}) if calls else wrap
         if not body.get("stream", True):
@@ -585,8 +776,15 @@ class FakeBackend:
             return ok({"embedding": embed_vector(str(body.get("prompt") or ""), dim)})
         items = parse_inputs(body.get("input"), "input")
         tokens = sum(c for _, c in items)
-        return ok({"model": model, "embeddings": [embed_vector(t, dim) for t, _ in items],
-                   "total_duration": 1000 * (tokens + 1), "load_duration": 1000, "prompt_eval_count": tokens})
+        return ok(
+            {
+                "model": model,
+                "embeddings": [embed_vector(t, dim) for t, _ in items],
+                "total_duration": 1000 * (tokens + 1),
+                "load_duration": 1000,
+                "prompt_eval_count": tokens,
+            }
+        )
 
 
 async def start_fake_backend(**options: Any) -> FakeBackend:
@@ -599,8 +797,14 @@ def spawn_fake_backend(timeout: float = 20.0, **options: Any) -> tuple[str, subp
     cmd = [sys.executable, __file__]
     for key, value in options.items():
         if value is not None:
-            cmd += [f"--{key.replace('_', '-')}", value if isinstance(value, str) else
-                    ",".join(value) if isinstance(value, list | tuple) else str(value)]
+            cmd += [
+                f"--{key.replace('_', '-')}",
+                value
+                if isinstance(value, str)
+                else ",".join(value)
+                if isinstance(value, list | tuple)
+                else str(value),
+            ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     ready = select.select([proc.stdout], [], [], timeout)[0]

@@ -21,9 +21,17 @@ import fake_backend as fb
 
 Check = Callable[[fb.FakeBackend, httpx.AsyncClient], Awaitable[None]]
 USER = [{"role": "user", "content": "hello big world"}]
-WEATHER_TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": {
-    "type": "object", "properties": {"city": {"type": "string"}, "unit": {"enum": ["c", "f"]}},
-    "required": ["city", "unit"]}}}
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "unit": {"enum": ["c", "f"]}},
+            "required": ["city", "unit"],
+        },
+    },
+}
 
 
 def serve(check: Check, **options: Any) -> None:
@@ -73,11 +81,13 @@ def test_chat_non_stream_stop_max_tokens_and_n() -> None:
         assert body["choices"][1]["index"] == 1 and body["choices"][0]["finish_reason"] == "stop"
         assert body["usage"] == {"prompt_tokens": 3, "completion_tokens": 10, "total_tokens": 13}
         parts = [{"role": "user", "content": [{"type": "text", "text": "say STOP now"}]}]
-        stopped = (await c.post("/v1/chat/completions", json={"model": "m1", "messages": parts,
-                                                              "stop": ["STOP"]})).json()
+        stopped = (
+            await c.post("/v1/chat/completions", json={"model": "m1", "messages": parts, "stop": ["STOP"]})
+        ).json()
         assert stopped["choices"][0]["message"]["content"] == "[m1] echo: say "
-        short = (await c.post("/v1/chat/completions", json={"model": "m1", "messages": USER,
-                                                            "max_tokens": 2})).json()
+        short = (
+            await c.post("/v1/chat/completions", json={"model": "m1", "messages": USER, "max_tokens": 2})
+        ).json()
         assert short["choices"][0]["message"]["content"] == "[m1] echo:"
         assert short["choices"][0]["finish_reason"] == "length"
 
@@ -100,8 +110,15 @@ def test_chat_stream_done_usage_and_chunk_override() -> None:
         assert len(chunks) == 8 + 2
         text = "".join(e["choices"][0]["delta"].get("content") or "" for e in chunks)
         assert text == "[m1] echo: hello big world"
-        many = sse((await c.post("/v1/chat/completions", json={**req, "stream_options": None},
-                                 headers={"x-fake-chunks": "64"})).text)
+        many = sse(
+            (
+                await c.post(
+                    "/v1/chat/completions",
+                    json={**req, "stream_options": None},
+                    headers={"x-fake-chunks": "64"},
+                )
+            ).text
+        )
         assert len(many) == 64 + 3 and "usage" not in many[1]
 
     serve(check)
@@ -124,8 +141,12 @@ def test_tool_calls_stream_and_non_stream() -> None:
         assert first["id"] == call["id"] and first["function"]["name"] == "get_weather"
         streamed = "".join(d["tool_calls"][0]["function"]["arguments"] for d in deltas if "tool_calls" in d)
         assert json.loads(streamed) == args and events[-2]["choices"][0]["finish_reason"] == "tool_calls"
-        forced = {"model": "m1", "messages": USER, "tools": [WEATHER_TOOL],
-                  "tool_choice": {"type": "function", "function": {"name": "get_weather"}}}
+        forced = {
+            "model": "m1",
+            "messages": USER,
+            "tools": [WEATHER_TOOL],
+            "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+        }
         forced_reply = (await c.post("/v1/chat/completions", json=forced)).json()
         assert forced_reply["choices"][0]["message"]["tool_calls"]
         plain = (await c.post("/v1/chat/completions", json={**forced, "tool_choice": "auto"})).json()
@@ -142,8 +163,14 @@ def test_json_response_format_and_logprobs() -> None:
         req: dict[str, Any] = {"model": "m1", "messages": USER, "response_format": {"type": "json_object"}}
         content = (await c.post("/v1/chat/completions", json=req)).json()["choices"][0]["message"]["content"]
         assert json.loads(content) == {"model": "m1", "echo": "hello big world"}
-        schema = {"type": "object", "properties": {"name": {"type": "string"}, "n": {"type": "integer"},
-                                                   "tags": {"type": "array", "items": {"type": "string"}}}}
+        schema = {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "n": {"type": "integer"},
+                "tags": {"type": "array", "items": {"type": "string"}},
+            },
+        }
         req["response_format"] = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
         content = (await c.post("/v1/chat/completions", json=req)).json()["choices"][0]["message"]["content"]
         assert json.loads(content) == {"name": "hello big world", "n": 3, "tags": ["hello big world"]}
@@ -204,16 +231,26 @@ def test_ollama_chat_generate_embed() -> None:
         assert final["done"] and final["done_reason"] == "stop"
         assert (final["prompt_eval_count"], final["eval_count"]) == (3, 5)
         single = (await c.post("/api/chat", json={**req, "stream": False})).json()
-        assert single["done"] and single["message"] == {"role": "assistant",
-                                                        "content": "[m1] echo: hello big world"}
-        tools = {**req, "stream": False, "tools": [WEATHER_TOOL],
-                 "messages": [{"role": "user", "content": "weather in Oslo?"}]}
+        assert single["done"] and single["message"] == {
+            "role": "assistant",
+            "content": "[m1] echo: hello big world",
+        }
+        tools = {
+            **req,
+            "stream": False,
+            "tools": [WEATHER_TOOL],
+            "messages": [{"role": "user", "content": "weather in Oslo?"}],
+        }
         call = (await c.post("/api/chat", json=tools)).json()["message"]["tool_calls"][0]["function"]
         assert call == {"name": "get_weather", "arguments": {"city": "weather in Oslo?", "unit": "c"}}
         gen = ndjson((await c.post("/api/generate", json={"model": "m2", "prompt": "hi"})).text)
         assert "".join(g["response"] for g in gen) == "[m2] echo: hi" and gen[-1]["done"]
-        gen1 = (await c.post("/api/generate", json={"model": "m2", "prompt": "hi", "stream": False,
-                                                    "options": {"num_predict": 1}})).json()
+        gen1 = (
+            await c.post(
+                "/api/generate",
+                json={"model": "m2", "prompt": "hi", "stream": False, "options": {"num_predict": 1}},
+            )
+        ).json()
         assert gen1["response"] == "[m2]" and gen1["done_reason"] == "length"
         emb = (await c.post("/api/embed", json={"model": "e1", "input": ["x", "y"]})).json()
         assert len(emb["embeddings"]) == 2 and len(emb["embeddings"][0]) == 16
@@ -257,8 +294,11 @@ def test_fault_injection_and_stats() -> None:
         await c.get("/v1/models", headers={"x-fake-latency-ms": "60"})
         assert time.perf_counter() - start >= 0.06
         start = time.perf_counter()
-        slow = await c.post("/v1/chat/completions", json={**req, "stream": True, "fake_chunks": 4},
-                            headers={"x-fake-chunk-delay-ms": "10"})
+        slow = await c.post(
+            "/v1/chat/completions",
+            json={**req, "stream": True, "fake_chunks": 4},
+            headers={"x-fake-chunk-delay-ms": "10"},
+        )
         assert time.perf_counter() - start >= 0.06 and len(sse(slow.text)) == 4 + 3
         await c.post("/__control", json={"stream_fail_after": 2})
         with pytest.raises(httpx.RemoteProtocolError):
@@ -282,14 +322,18 @@ def test_openai_sdk_chat_and_embeddings() -> None:
         async with openai.AsyncOpenAI(base_url=f"{backend.url}/v1", api_key="k", max_retries=0) as client:
             chat = await client.chat.completions.create(model="m1", messages=USER)
             assert chat.choices[0].message.content == "[m1] echo: hello big world"
-            stream = await client.chat.completions.create(model="m1", messages=USER, stream=True,
-                                                          stream_options={"include_usage": True})
+            stream = await client.chat.completions.create(
+                model="m1", messages=USER, stream=True, stream_options={"include_usage": True}
+            )
             chunks = [chunk async for chunk in stream]
-            assert "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices) == \
-                "[m1] echo: hello big world"
+            assert (
+                "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+                == "[m1] echo: hello big world"
+            )
             assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 5
             tool = await client.chat.completions.create(
-                model="m1", messages=[{"role": "user", "content": "weather?"}], tools=[WEATHER_TOOL])
+                model="m1", messages=[{"role": "user", "content": "weather?"}], tools=[WEATHER_TOOL]
+            )
             assert tool.choices[0].message.tool_calls[0].function.name == "get_weather"
             emb = await client.embeddings.create(model="e1", input=["alpha"])  # the SDK asks for base64
             assert emb.data[0].embedding == pytest.approx(list(fb.embed_vector("alpha", 16)), abs=1e-6)

@@ -147,7 +147,9 @@ class OpenAICompatClient:
         if status in (400, 413, 422):
             return BadRequestError(message)
         if status in (401, 403):
-            return ProviderError(f"Provider rejected the credentials: {message}", provider_id=self.provider_id)
+            return ProviderError(
+                f"Provider rejected the credentials: {message}", provider_id=self.provider_id
+            )
         if status == 503:
             return ProviderUnavailableError(message, provider_id=self.provider_id)
         return ProviderError(f"Provider error {status}: {message}", provider_id=self.provider_id)
@@ -279,17 +281,18 @@ class OpenAICompatAdapter:
     async def list_models(self) -> list[Model]:
         self.served = await self.lister(self.client)
         provider_id = self.context.provider_id
-        return [
-            Model(identifier=m, provider_id=provider_id, model_type=_model_type(m))
-            for m in self.served
-        ]
+        return [Model(identifier=m, provider_id=provider_id, model_type=_model_type(m)) for m in self.served]
 
     async def register_model(self, model: Model) -> Model:
         if self.served is None:
             try:
                 self.served = await self.lister(self.client)
             except StackError:
-                log.warning("%s: cannot verify model %s, backend unreachable", self.context.provider_id, model.identifier)
+                log.warning(
+                    "%s: cannot verify model %s, backend unreachable",
+                    self.context.provider_id,
+                    model.identifier,
+                )
                 return model
         if model.provider_key not in self.served:
             self.served = await self.lister(self.client)

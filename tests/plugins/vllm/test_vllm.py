@@ -14,7 +14,10 @@ from stack_core.testing import InferenceConformance, StackServer, Target
 
 @pytest.fixture(scope="module")
 def backends() -> Iterator[tuple[str, str]]:
-    with fake_backend(models="llama-a", embedding_models="embed-a") as one, fake_backend(models="llama-b") as two:
+    with (
+        fake_backend(models="llama-a", embedding_models="embed-a") as one,
+        fake_backend(models="llama-b") as two,
+    ):
         yield one, two
 
 
@@ -32,7 +35,9 @@ def server(backends: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) 
 class TestVLLMConformance(InferenceConformance):
     @pytest.fixture
     def target(self, server: StackServer) -> Target:
-        return Target(url=server.url, chat_model="llama-a", embedding_model="embed-a", embedding_dimension=384)
+        return Target(
+            url=server.url, chat_model="llama-a", embedding_model="embed-a", embedding_dimension=384
+        )
 
 
 def test_federation_routes_each_model_to_its_backend(server: StackServer) -> None:
@@ -51,7 +56,9 @@ def test_registering_a_model_the_backend_does_not_serve_is_refused(server: Stack
     assert "does not serve model 'gpt-9'" in response.text and "llama-a" in response.text
 
 
-def test_backend_errors_are_mapped_with_the_provider_named(server: StackServer, backends: tuple[str, str]) -> None:
+def test_backend_errors_are_mapped_with_the_provider_named(
+    server: StackServer, backends: tuple[str, str]
+) -> None:
     httpx.post(f"{backends[1]}/__control", json={"fail_next": 1, "status": 500})
     body = {"model": "llama-b", "messages": [{"role": "user", "content": "x"}]}
     response = httpx.post(f"{server.url}/v1/chat/completions", json=body)
@@ -82,7 +89,11 @@ def test_backend_down_at_start(tmp_path: Path) -> None:
     with fake_backend(models="up-model") as up:
         config = inference_config(
             ("up", "remote::vllm", {"url": f"{up}/v1"}),
-            ("down", "remote::vllm", {"url": "http://127.0.0.1:9/v1", "max_retries": 0, "connect_timeout": 1}),
+            (
+                "down",
+                "remote::vllm",
+                {"url": "http://127.0.0.1:9/v1", "max_retries": 0, "connect_timeout": 1},
+            ),
             models=[{"model_id": "down-model", "provider_id": "down"}],
         )
         with stack_server(config, tmp_path) as server:

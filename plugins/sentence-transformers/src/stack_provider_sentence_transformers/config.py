@@ -1,0 +1,17 @@
+"""Configuration of the sentence-transformers provider."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SentenceTransformersConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device: str = Field(default="cpu", description="torch device: cpu, cuda, mps.")
+    batch_size: int = Field(default=64, ge=1, description="Most texts encoded in one forward pass.")
+    max_batch_wait_ms: float = Field(
+        default=2.0, ge=0, description="How long a request waits for others to share its batch."
+    )
+    threads: int | None = Field(default=None, description="torch intra-op threads (default: all cores).")
+    preload: bool = Field(default=False, description="Load the default models at start instead of first use.")
