@@ -103,12 +103,16 @@ def test_disabled_provider_is_skipped() -> None:
     text = """
 providers:
   inference:
-  - provider_id: ${env.VLLM_URL:+vllm}${env.VLLM_URL:=__disabled__}
+  - provider_id: ${env.VLLM_URL:+vllm}
     provider_type: remote::vllm
   - provider_id: ${env.ENABLE_OLLAMA:=__disabled__}
     provider_type: remote::ollama
 """
     assert load_config(text, env={}).providers["inference"] == []
+    enabled = load_config(text, env={"VLLM_URL": "http://x", "ENABLE_OLLAMA": "ollama"}).providers[
+        "inference"
+    ]
+    assert [p.provider_id for p in enabled] == ["vllm", "ollama"]
 
 
 def test_string_field_keeps_its_text_when_value_looks_typed() -> None:

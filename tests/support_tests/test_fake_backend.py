@@ -7,17 +7,14 @@ import base64
 import json
 import math
 import struct
-import sys
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
+import fake_backend as fb
 import httpx
 import pytest
-
-import fake_backend as fb
 
 Check = Callable[[fb.FakeBackend, httpx.AsyncClient], Awaitable[None]]
 USER = [{"role": "user", "content": "hello big world"}]

@@ -123,6 +123,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .apis.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest, InferenceProvider
     from .apis.resources import resource_api
     from .config import RunConfig, load_config
     from .errors import (
@@ -141,7 +142,6 @@ if TYPE_CHECKING:
         StackError,
         UnsupportedError,
     )
-    from .apis.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest, InferenceProvider
     from .hookspecs import (
         Authenticator,
         ProviderContext,
@@ -152,7 +152,6 @@ if TYPE_CHECKING:
         RequestInfo,
         hookimpl,
     )
-    from .storage import Database
     from .resources import (
         Benchmark,
         Dataset,
@@ -167,3 +166,4 @@ if TYPE_CHECKING:
     from .server.app import create_app
     from .spec import ApiSpec, ResourceKind, Route
     from .stack import Stack
+    from .storage import Database

@@ -193,11 +193,19 @@ def _set(data: Any, loc: tuple[str | int, ...], value: Any) -> Any:
     return data
 
 
+def _provider_disabled(entry: Any) -> bool:
+    """``__disabled__`` anywhere at the top, or a provider_id that resolved to None
+    (``provider_id: ${env.VLLM_URL:+vllm}`` with VLLM_URL unset)."""
+    return is_disabled(entry) or (
+        isinstance(entry, dict) and "provider_id" in entry and entry["provider_id"] is None
+    )
+
+
 def _drop_disabled(tree: dict[str, Any]) -> dict[str, Any]:
     providers = tree.get("providers")
     if isinstance(providers, dict):
         tree["providers"] = {
-            api: [p for p in entries if not is_disabled(p)] if isinstance(entries, list) else entries
+            api: [p for p in entries if not _provider_disabled(p)] if isinstance(entries, list) else entries
             for api, entries in providers.items()
         }
     for holder in (tree, tree.get("registered_resources")):

@@ -39,8 +39,10 @@ def test_api_key_is_never_shown(server: StackServer) -> None:
 
 def test_hosted_provider_uses_the_per_request_key(server: StackServer) -> None:
     body = {"model": "gpt-x", "messages": [{"role": "user", "content": "hi"}]}
-    httpx.post(f"{server.url}/v1/models", json={"model_id": "t-gpt", "provider_id": "together",
-                                                 "provider_model_id": "gpt-x"})
+    httpx.post(
+        f"{server.url}/v1/models",
+        json={"model_id": "t-gpt", "provider_id": "together", "provider_model_id": "gpt-x"},
+    )
     body["model"] = "t-gpt"
     refused = httpx.post(f"{server.url}/v1/chat/completions", json=body)
     assert refused.status_code == 502 and refused.json()["error"]["provider_id"] == "together"

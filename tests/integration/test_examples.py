@@ -1,0 +1,44 @@
+"""The shipped examples: distributions plan with the installed plugins; the ASGI mount serves."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import httpx
+import pytest
+
+from stack_core import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+DISTRIBUTIONS = sorted((ROOT / "examples" / "distributions").glob("*.yaml"))
+ENV = {"INFERENCE_MODEL": "m", "SAFETY_MODEL": "guard"}
+
+
+@pytest.mark.parametrize("path", DISTRIBUTIONS, ids=lambda p: p.stem)
+def test_distribution_plans(path: Path) -> None:
+    app = create_app(path, env=ENV)
+    assert "inference" in {spec.name for spec in app.state.stack.plan()}
+
+
+def test_starter_switches_remote_providers_on_by_env() -> None:
+    path = ROOT / "examples" / "distributions" / "starter.yaml"
+    bare = create_app(path, env={}).state.config.providers["inference"]
+    with_vllm = create_app(path, env={"VLLM_URL": "http://x/v1"}).state.config.providers["inference"]
+    assert [p.provider_id for p in bare] == ["sentence-transformers"]
+    assert [p.provider_id for p in with_vllm] == ["sentence-transformers", "vllm"]
+
+
+async def test_asgi_mount_example(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    spec = importlib.util.spec_from_file_location("asgi_mount", ROOT / "examples" / "asgi_mount.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    async with module.app.router.lifespan_context(module.app):
+        transport = httpx.ASGITransport(app=module.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://host") as client:
+            assert (await client.get("/")).status_code == 200
+            assert (await client.get("/llm/v1/health")).json() == {"status": "OK"}
+            models = (await client.get("/llm/v1/models")).json()["data"]
+    assert "all-MiniLM-L6-v2" in {m["id"] for m in models}
