@@ -13,6 +13,9 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from stack_core import (
+    AuthenticationError,
+    RequestInfo,
+    User,
     ApiSpec,
     BadRequestError,
     ProviderContext,
@@ -133,3 +136,26 @@ def stack_register_providers(register):  # type: ignore[no-untyped-def]
         config=EchoConfig,
         factory=lambda config, context: Incomplete(),
     )
+
+
+class TokenTableConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tokens: dict[str, str]
+
+
+class TokenTable:
+    """Test auth provider: a static token → principal table."""
+
+    def __init__(self, config: TokenTableConfig) -> None:
+        self.tokens = config.tokens
+
+    async def authenticate(self, token: str, request: RequestInfo) -> User:
+        principal = self.tokens.get(token)
+        if principal is None:
+            raise AuthenticationError("Invalid token.")
+        return User(principal=principal, attributes={"roles": [principal]})
+
+
+@hookimpl
+def stack_register_auth_providers(register):  # type: ignore[no-untyped-def]
+    register(type="token_table", config=TokenTableConfig, factory=TokenTable)

@@ -22,11 +22,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..config import RunConfig, load_config
+from ..errors import ConfigError
+from ..hookspecs import Authenticator
 from ..plugins import PluginSet, load_plugins
 from ..services import stack_version
 from ..spec import ApiSpec
 from ..stack import Stack
 from .endpoints import make_endpoint
+from .auth import AuthMiddleware, build_authenticator
 from .errors import error_response
 from .middleware import KernelMiddleware
 from .openapi import openapi_document
@@ -40,6 +43,7 @@ class _Lifecycle:
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
         self.started = False
+        self.authenticator: Authenticator | None = None
         self._lock = asyncio.Lock()
 
     async def ensure_started(self) -> None:
@@ -47,6 +51,9 @@ class _Lifecycle:
             return
         async with self._lock:
             if not self.started:
+                auth = self.stack.config.server.auth
+                if auth is not None:
+                    self.authenticator = await build_authenticator(auth, self.stack.plugins)
                 await self.stack.start()
                 self.started = True
 
@@ -101,9 +108,21 @@ def create_app(
     async def http_error(request: Request, exc: Exception) -> Response:
         return error_response(exc, request.scope.get("state", {}).get("request_id", ""))
 
+    middleware = [Middleware(KernelMiddleware, ensure_started=lifecycle.ensure_started)]
+    auth = run_config.server.auth
+    if auth is not None:
+        kind = auth.provider_config.get("type")
+        if kind not in stack.plugins.auth:
+            installed = ", ".join(sorted(stack.plugins.auth)) or "none"
+            raise ConfigError(
+                f"server.auth.provider_config.type {kind!r} is not an installed auth provider (installed: {installed})."
+            )
+        middleware.append(Middleware(AuthMiddleware, holder=lifecycle))
+    if run_config.server.quota is not None:
+        raise ConfigError("server.quota is not supported by this build of stack-core yet; remove it.")
     app = Starlette(
         routes=[*_routes(specs, stack), Route("/openapi.json", openapi, methods=["GET"])],
-        middleware=[Middleware(KernelMiddleware, ensure_started=lifecycle.ensure_started)],
+        middleware=middleware,
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )

@@ -1,0 +1,97 @@
+"""Bearer-token authentication through the configured auth provider (``server.auth``).
+
+Every route requires ``Authorization: Bearer <token>`` except health and version. The provider's
+``authenticate`` returns the ``User`` that the rest of the request runs as (``current_user``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..config import AuthConfig, validate_model
+from ..context import current_user
+from ..errors import AuthenticationError, ConfigError
+from ..hookspecs import Authenticator, RequestInfo
+from ..plugins import PluginSet
+from .errors import error_response
+
+__all__ = ["AuthMiddleware", "build_authenticator"]
+
+PUBLIC_PATHS = frozenset({"/v1/health", "/v1/version"})
+CHALLENGE = {"www-authenticate": 'Bearer realm="stack"'}
+
+
+async def build_authenticator(config: AuthConfig, plugins: PluginSet) -> Authenticator:
+    settings = dict(config.provider_config)
+    kind = settings.pop("type", None)
+    spec = plugins.auth.get(str(kind)) if kind else None
+    if spec is None:
+        installed = ", ".join(sorted(plugins.auth)) or "none"
+        raise ConfigError(
+            f"server.auth.provider_config.type {kind!r} is not an installed auth provider "
+            f"(installed: {installed})."
+        )
+    validated = validate_model(
+        spec.config, settings, what="auth config", prefix=("server", "auth", "provider_config")
+    )
+    built: Any = spec.factory(validated)
+    return await built if inspect.isawaitable(built) else built  # type: ignore[no-any-return]
+
+
+def _route_path(scope: Scope) -> str:
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+class AuthMiddleware:
+    """Runs after the stack started; ``holder.authenticator`` is built then."""
+
+    def __init__(self, app: ASGIApp, holder: Any) -> None:
+        self.app, self.holder = app, holder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or _route_path(scope) in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        token = ""
+        for key, value in scope["headers"]:
+            if key == b"authorization":
+                scheme, _, token = value.decode("latin-1").partition(" ")
+                token = token.strip() if scheme.lower() == "bearer" else ""
+                break
+        if not token:
+            error = AuthenticationError(
+                "Missing bearer token: send 'Authorization: Bearer <token>'.", headers=CHALLENGE
+            )
+            await error_response(error, scope["state"].get("request_id", ""))(scope, receive, send)
+            return
+        info = RequestInfo(
+            path=_route_path(scope),
+            headers={
+                k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k != b"authorization"
+            },
+            params=_params(scope),
+            client_host=(scope.get("client") or (None,))[0],
+        )
+        try:
+            user = await self.holder.authenticator.authenticate(token, info)
+        except AuthenticationError as exc:
+            exc.headers = {**CHALLENGE, **exc.headers}
+            await error_response(exc, scope["state"].get("request_id", ""))(scope, receive, send)
+            return
+        scope["state"]["user"] = user
+        reset = current_user.set(user)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            current_user.reset(reset)
+
+
+def _params(scope: Scope) -> dict[str, list[str]]:
+    from urllib.parse import parse_qs
+
+    return parse_qs(scope.get("query_string", b"").decode("latin-1"))
