@@ -13,15 +13,15 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from stack_core import (
-    AuthenticationError,
-    RequestInfo,
-    User,
     ApiSpec,
+    AuthenticationError,
     BadRequestError,
     ProviderContext,
+    RequestInfo,
     Resource,
     ResourceKind,
     Route,
+    User,
     hookimpl,
     resource_api,
 )

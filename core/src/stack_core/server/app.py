@@ -28,8 +28,8 @@ from ..plugins import PluginSet, load_plugins
 from ..services import stack_version
 from ..spec import ApiSpec
 from ..stack import Stack
-from .endpoints import make_endpoint
 from .auth import AuthMiddleware, build_authenticator
+from .endpoints import make_endpoint
 from .errors import error_response
 from .middleware import KernelMiddleware
 from .openapi import openapi_document
