@@ -58,3 +58,10 @@ def serve(session: nox.Session) -> None:
     """Install everything and start the server: `nox -s serve -- [CONFIG] [--port N]`."""
     install_stack(session, *PLUGINS, extras="")
     session.run("stack", "run", *session.posargs)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Gateway benchmark vs the fake backend (see tests/benchmarks/bench.py); `-- --duration 8`."""
+    install_stack(session, *[p for p in PLUGINS if p != "sentence-transformers"])
+    session.run("python", "tests/benchmarks/bench.py", *session.posargs)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from .apis.inference import INFERENCE_API
 from .apis.inspect import INSPECT_API, PROVIDERS_API
 from .apis.resources import MODELS, RESOURCE_KINDS, resource_api
-from .hookspecs import RegisterApi, hookimpl
+from .auth.custom import CustomAuthConfig, CustomAuthenticator
+from .hookspecs import RegisterApi, RegisterAuthProvider, hookimpl
 
 
 @hookimpl
@@ -17,3 +18,8 @@ def stack_register_apis(register: RegisterApi) -> None:
     for kind in RESOURCE_KINDS:
         if kind is not MODELS:
             register(resource_api(kind))
+
+
+@hookimpl
+def stack_register_auth_providers(register: RegisterAuthProvider) -> None:
+    register(type="custom", config=CustomAuthConfig, factory=CustomAuthenticator)

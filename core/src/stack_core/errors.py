@@ -16,8 +16,11 @@ to a response in exactly one place (``stack_core.server.errors``), using ``statu
     ├── PayloadTooLargeError (413)
     ├── QuotaExceededError (429)
     └── ProviderError (502)             a provider's backend failed
+        ├── ProviderRateLimitError (429)
         ├── ProviderUnavailableError (503)
         └── ProviderTimeoutError (504)
+
+``QuotaExceededError`` is Stack's own quota; its body is exactly ``{"error": {"message": ...}}``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ __all__ = [
     "PermissionDeniedError",
     "PluginError",
     "ProviderError",
+    "ProviderRateLimitError",
     "ProviderTimeoutError",
     "ProviderUnavailableError",
     "QuotaExceededError",
@@ -113,6 +117,9 @@ class QuotaExceededError(StackError):
     status_code = 429
     error_type = "rate_limit_error"
 
+    def error_fields(self) -> dict[str, object]:
+        return {"message": self.message}
+
 
 class ProviderError(StackError):
     """A provider's backend failed; ``provider_id`` names it in the message and the body."""
@@ -133,6 +140,11 @@ class ProviderError(StackError):
 
     def error_fields(self) -> dict[str, object]:
         return {**super().error_fields(), "provider_id": self.provider_id}
+
+
+class ProviderRateLimitError(ProviderError):
+    status_code = 429
+    error_type = "rate_limit_error"
 
 
 class ProviderUnavailableError(ProviderError):

@@ -30,12 +30,13 @@ from .errors import (
     BadRequestError,
     NotFoundError,
     ProviderError,
+    ProviderRateLimitError,
     ProviderTimeoutError,
     ProviderUnavailableError,
-    QuotaExceededError,
     StackError,
 )
 from .hookspecs import ProviderContext
+from .http import pooled_client
 from .resources import Model
 
 __all__ = [
@@ -110,14 +111,7 @@ class OpenAICompatClient:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            from httpx_aiohttp import AiohttpTransport
-
-            limits = httpx.Limits(max_connections=512, max_keepalive_connections=512, keepalive_expiry=60)
-            self._client = httpx.AsyncClient(
-                transport=AiohttpTransport(limits=limits, trust_env=False),
-                base_url=self.base_url,
-                timeout=self.timeout,
-            )
+            self._client = pooled_client(base_url=self.base_url, timeout=self.timeout)
         return self._client
 
     def headers(self) -> dict[str, str]:
@@ -143,7 +137,7 @@ class OpenAICompatClient:
         if status == 404:
             return NotFoundError(message, code="model_not_found")
         if status == 429:
-            return QuotaExceededError(f"Provider rate limit: {message}")
+            return ProviderRateLimitError(f"Provider rate limit: {message}", provider_id=self.provider_id)
         if status in (400, 413, 422):
             return BadRequestError(message)
         if status in (401, 403):

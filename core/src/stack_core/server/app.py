@@ -33,6 +33,7 @@ from .endpoints import make_endpoint
 from .errors import error_response
 from .middleware import KernelMiddleware
 from .openapi import openapi_document
+from .quota import Counter, QuotaMiddleware, open_counter
 
 __all__ = ["create_app"]
 
@@ -44,6 +45,7 @@ class _Lifecycle:
         self.stack = stack
         self.started = False
         self.authenticator: Authenticator | None = None
+        self.quota_counter: Counter | None = None
         self._lock = asyncio.Lock()
 
     async def ensure_started(self) -> None:
@@ -54,12 +56,18 @@ class _Lifecycle:
                 auth = self.stack.config.server.auth
                 if auth is not None:
                     self.authenticator = await build_authenticator(auth, self.stack.plugins)
+                quota = self.stack.config.server.quota
+                if quota is not None:
+                    self.quota_counter = open_counter(quota.kvstore, self.stack.state_dir / "quotas.db")
                 await self.stack.start()
                 self.started = True
 
     async def stop(self) -> None:
         if self.started:
             await self.stack.stop()
+            if self.quota_counter is not None:
+                await self.quota_counter.close()
+                self.quota_counter = None
             self.started = False
 
 
@@ -119,7 +127,14 @@ def create_app(
             )
         middleware.append(Middleware(AuthMiddleware, holder=lifecycle))
     if run_config.server.quota is not None:
-        raise ConfigError("server.quota is not supported by this build of stack-core yet; remove it.")
+        middleware.append(
+            Middleware(
+                QuotaMiddleware,
+                config=run_config.server.quota,
+                holder=lifecycle,
+                authenticated=auth is not None,
+            )
+        )
     app = Starlette(
         routes=[*_routes(specs, stack), Route("/openapi.json", openapi, methods=["GET"])],
         middleware=middleware,

@@ -1,0 +1,1 @@
+"""Built-in auth providers, registered through the same hook as any plugin's."""
