@@ -10,7 +10,20 @@ import ssl
 
 import httpx
 
-__all__ = ["pooled_client"]
+__all__ = ["pooled_client", "pooled_transport"]
+
+
+def pooled_transport(*, verify: bool | str = True, max_connections: int = 512) -> httpx.AsyncBaseTransport:
+    """The aiohttp transport with a large keep-alive pool. Create it inside the event loop."""
+    from httpx_aiohttp import AiohttpTransport
+
+    context: ssl.SSLContext | bool = (
+        verify if isinstance(verify, bool) else ssl.create_default_context(cafile=verify)
+    )
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections, keepalive_expiry=60
+    )
+    return AiohttpTransport(limits=limits, trust_env=False, verify=context)
 
 
 def pooled_client(

@@ -36,7 +36,7 @@ from .errors import (
     StackError,
 )
 from .hookspecs import ProviderContext
-from .http import pooled_client
+from .http import pooled_transport
 from .resources import Model
 
 __all__ = [
@@ -106,20 +106,31 @@ class OpenAICompatClient:
         self.timeout = httpx.Timeout(timeout, connect=connect_timeout)
         self.max_retries = max_retries
         self.provider_data_key = provider_data_key
-        self._client: httpx.AsyncClient | None = None
+        self._transport: httpx.AsyncBaseTransport | None = None
+        self._urls: dict[str, httpx.URL] = {}
+        self._timeout = self.timeout.as_dict()
+        self._default_headers = {"content-type": "application/json", "accept": "application/json"}
+        if api_key is not None and api_key.get_secret_value():
+            self._default_headers["authorization"] = f"Bearer {api_key.get_secret_value()}"
 
     @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = pooled_client(base_url=self.base_url, timeout=self.timeout)
-        return self._client
+    def transport(self) -> httpx.AsyncBaseTransport:
+        if self._transport is None:
+            self._transport = pooled_transport()
+        return self._transport
+
+    def url(self, path: str) -> httpx.URL:
+        """Absolute URL for a path under ``base_url`` (or an absolute URL), parsed once."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx.URL(path if "://" in path else self.base_url + path)
+        return url
 
     def headers(self) -> dict[str, str]:
-        headers = {"content-type": "application/json"}
-        key = self._request_key() or (self.api_key.get_secret_value() if self.api_key else "")
-        if key:
-            headers["authorization"] = f"Bearer {key}"
-        return headers
+        key = self._request_key()
+        if key is None:
+            return self._default_headers
+        return {**self._default_headers, "authorization": f"Bearer {key}"}
 
     def _request_key(self) -> str | None:
         raw = provider_data.get()
@@ -166,10 +177,18 @@ class OpenAICompatClient:
 
     async def _send(self, method: str, path: str, body: bytes | None, stream: bool) -> httpx.Response:
         """Send, retrying only where the backend cannot have acted on the request."""
-        request = self.client.build_request(method, path, content=body, headers=self.headers())
+        request = httpx.Request(
+            method,
+            self.url(path),
+            content=body,
+            headers=self.headers(),
+            extensions={"timeout": self._timeout},
+        )
         for attempt in range(self.max_retries + 1):
             try:
-                response = await self.client.send(request, stream=stream)
+                response = await self.transport.handle_async_request(request)
+                if not stream:
+                    await response.aread()
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if attempt < self.max_retries:
                     await self._backoff(attempt)
@@ -224,9 +243,9 @@ class OpenAICompatClient:
         )
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._transport is not None:
+            await self._transport.aclose()
+            self._transport = None
 
 
 ModelLister = Callable[[OpenAICompatClient], Awaitable[list[str]]]

@@ -2,7 +2,9 @@
 
 Rows live in one SQL table (``stack_resources``), written in a transaction per change; reads are
 served from an in-memory index loaded at start and updated on every write, so the request path never
-touches the database. ``source`` records where a resource came from (``config``, ``api`` or
+touches the database. Several processes (workers, replicas) sharing the store stay coherent
+through a version counter bumped in every write transaction: ``sync()`` (polled every second, and
+on any lookup miss) reloads when another process has written. ``source`` records where a resource came from (``config``, ``api`` or
 ``provider``) so config-declared resources can be reconciled on restart.
 """
 
@@ -13,7 +15,8 @@ import time
 from collections.abc import Mapping
 
 from pydantic import ValidationError
-from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, insert, select
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .resources import Resource
 from .storage import Database
@@ -40,18 +43,44 @@ class ResourceRegistry:
             Column("body", Text, nullable=False),
             Column("updated_at", Float, nullable=False),
         )
+        self.version_table = Table(
+            database.table_name("stack_registry_version"),
+            self.metadata,
+            Column("id", Integer, primary_key=True),
+            Column("version", Integer, nullable=False),
+        )
+        self.version = -1
         self._index: dict[str, dict[str, Resource]] = {t: {} for t in self.types}
         self._sources: dict[tuple[str, str], str] = {}
 
     async def open(self) -> None:
         await self.database.create_tables(self.metadata)
+        async with self.database.engine.begin() as conn:
+            if (await conn.execute(select(self.version_table.c.version))).first() is None:
+                await conn.execute(insert(self.version_table).values(id=1, version=0))
         await self.reload()
+
+    async def _stored_version(self, conn: AsyncConnection) -> int:
+        return int((await conn.execute(select(self.version_table.c.version))).scalar_one())
+
+    async def sync(self) -> bool:
+        """Reload if another process wrote since our last read; True if it did."""
+        async with self.database.engine.connect() as conn:
+            if await self._stored_version(conn) == self.version:
+                return False
+        await self.reload()
+        return True
+
+    async def _bump(self, conn: AsyncConnection) -> None:
+        await conn.execute(update(self.version_table).values(version=self.version_table.c.version + 1))
+        self.version = await self._stored_version(conn)
 
     async def reload(self) -> None:
         """Re-read every row (another replica may have written)."""
         index: dict[str, dict[str, Resource]] = {t: {} for t in self.types}
         sources: dict[tuple[str, str], str] = {}
         async with self.database.engine.connect() as conn:
+            version = await self._stored_version(conn)
             rows = (await conn.execute(select(self.table))).all()
         for row in rows:
             cls = self.types.get(row.type)
@@ -63,10 +92,17 @@ class ResourceRegistry:
                 log.error("registry row %s/%s is unreadable, ignored: %s", row.type, row.identifier, exc)
                 continue
             sources[(row.type, row.identifier)] = row.source
-        self._index, self._sources = index, sources
+        self._index, self._sources, self.version = index, sources, version
 
     def get(self, type: str, identifier: str) -> Resource | None:
         return self._index.get(type, {}).get(identifier)
+
+    async def lookup(self, type: str, identifier: str) -> Resource | None:
+        """``get``, re-syncing with the store on a miss (another worker may just have written)."""
+        found = self._index.get(type, {}).get(identifier)
+        if found is None and await self.sync():
+            found = self._index.get(type, {}).get(identifier)
+        return found
 
     def list(self, type: str) -> list[Resource]:
         return list(self._index.get(type, {}).values())
@@ -89,6 +125,7 @@ class ResourceRegistry:
                     updated_at=time.time(),
                 )
             )
+            await self._bump(conn)
         self._index.setdefault(resource.type, {})[resource.identifier] = resource
         self._sources[(resource.type, resource.identifier)] = source
 
@@ -96,5 +133,6 @@ class ResourceRegistry:
         key = (self.table.c.type == type) & (self.table.c.identifier == identifier)
         async with self.database.engine.begin() as conn:
             await conn.execute(delete(self.table).where(key))
+            await self._bump(conn)
         self._index.get(type, {}).pop(identifier, None)
         self._sources.pop((type, identifier), None)

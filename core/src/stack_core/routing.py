@@ -50,8 +50,8 @@ class ResourceService:
     async def list(self) -> dict[str, Any]:
         return {"object": "list", "data": self.stack.registry.list(self.kind.type)}
 
-    def lookup(self, identifier: str) -> Resource:
-        found = self.stack.registry.get(self.kind.type, identifier)
+    async def lookup(self, identifier: str) -> Resource:
+        found = await self.stack.registry.lookup(self.kind.type, identifier)
         if found is None:
             raise not_found(
                 self.kind, identifier, [r.identifier for r in self.stack.registry.list(self.kind.type)]
@@ -59,7 +59,7 @@ class ResourceService:
         return found
 
     async def get(self, request: BaseModel) -> Resource:
-        return self.lookup(getattr(request, self.kind.path_param or self.kind.id_param))
+        return await self.lookup(getattr(request, self.kind.path_param or self.kind.id_param))
 
     def _provider_id(self, requested: str | None) -> str:
         providers = self._providers()
@@ -106,7 +106,7 @@ class ResourceService:
         return resource
 
     async def unregister(self, request: BaseModel) -> None:
-        resource = self.lookup(getattr(request, self.kind.path_param or self.kind.id_param))
+        resource = await self.lookup(getattr(request, self.kind.path_param or self.kind.id_param))
         provider = self._providers().get(resource.provider_id)
         hook = getattr(provider, f"unregister_{self.kind.singular}", None)
         if hook is not None:
@@ -136,9 +136,11 @@ class Router:
         for route in spec.routes:
             setattr(self, route.name, self._handler(route))
 
-    def resolve(self, identifier: str) -> tuple[Resource, object]:
+    async def resolve(self, identifier: str) -> tuple[Resource, object]:
         """The resource and the provider object that serves it."""
-        resource = self.stack.registry.get(self.kind.type, identifier)
+        resource = self.stack.registry.get(self.kind.type, identifier) or await self.stack.registry.lookup(
+            self.kind.type, identifier
+        )
         if resource is None:
             known = [r.identifier for r in self.stack.registry.list(self.kind.type)]
             raise not_found(self.kind, identifier, known)
@@ -157,7 +159,7 @@ class Router:
             return self._unrouted(route)
 
         async def routed(request: BaseModel) -> Any:
-            resource, provider = self.resolve(getattr(request, key))
+            resource, provider = await self.resolve(getattr(request, key))
             if resource.provider_resource_id != getattr(request, key):
                 request = request.model_copy(update={key: resource.provider_resource_id})
             return await getattr(provider, name)(request)

@@ -273,11 +273,16 @@ class Stack:
     RETRY_S = 10.0
 
     async def _refresh_loop(self) -> None:
-        """Re-list providers with ``refresh_models``, and retry those whose listing failed."""
+        """Keep the registry in sync with other processes; re-list providers with
+        ``refresh_models`` and retry those whose listing failed."""
         loop = asyncio.get_running_loop()
         due: dict[str, float] = {}
         while True:
             await asyncio.sleep(1.0)
+            try:
+                await self.registry.sync()
+            except Exception as exc:
+                log.warning("registry sync failed: %s", exc)
             now = loop.time()
             for instance in self.instances():
                 pid = instance.provider_id

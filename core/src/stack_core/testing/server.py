@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -57,6 +59,9 @@ class StackServer:
         self.env = {**os.environ, **(env or {})}
         self.args, self.python, self.startup_timeout = args, python, startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
+        self._insecure = ssl.create_default_context()
+        self._insecure.check_hostname = False
+        self._insecure.verify_mode = ssl.CERT_NONE
 
     def command(self) -> list[str]:
         config = [str(self.config_path)] if self.config_path else []
@@ -72,7 +77,7 @@ class StackServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"stack run exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/v1/health", timeout=1.0, verify=False).status_code < 500:
+                if httpx.get(f"{self.url}/v1/health", timeout=1.0, verify=self._insecure).status_code < 500:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.05)
@@ -99,3 +104,4 @@ class StackServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)

@@ -41,7 +41,8 @@ ALIASES = {DEFAULT_MODEL: bundled_model_path, f"sentence-transformers/{DEFAULT_M
 class LoadedModel:
     def __init__(self, model: Any, batcher: Batcher) -> None:
         self.model, self.batcher = model, batcher
-        self.dimension = int(model.get_sentence_embedding_dimension())
+        measure = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dimension = int(measure())
 
     def count_tokens(self, texts: list[str]) -> int:
         return sum(len(ids) for ids in self.model.tokenizer(texts)["input_ids"])
@@ -79,7 +80,11 @@ class SentenceTransformersProvider:
         def encode(texts: list[str]) -> NDArray[np.float32]:
             with torch.inference_mode():
                 vectors = model.encode(
-                    texts, batch_size=self.config.batch_size, convert_to_numpy=True, normalize_embeddings=True
+                    texts,
+                    batch_size=self.config.batch_size,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
                 )
             return np.asarray(vectors, dtype=np.float32)
 

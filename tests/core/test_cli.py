@@ -1,0 +1,50 @@
+"""The `stack` CLI in-process: listing, config show with redaction, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stack_core.cli import main
+
+
+def test_list_apis(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list-apis"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["API", "ROUTES", "DESCRIPTION"]
+    assert any(line.startswith("inference ") for line in out.splitlines())
+
+
+def test_list_providers_for_one_api(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list-providers", "inference"]) == 0
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert rows and all(row.startswith("inference") for row in rows)
+    assert any("remote::vllm" in row and "stack-provider-vllm" in row and "VLLM_URL" in row for row in rows)
+
+
+def test_config_show_resolves_env_and_redacts_secrets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "providers:\n  inference:\n  - provider_id: o\n    provider_type: remote::openai\n"
+        "    config:\n      api_key: ${env.MY_KEY}\n      url: ${env.MY_URL:=http://x/v1}\n"
+        "metadata_store:\n  type: postgres\n  password: hunter2\n"
+    )
+    assert main(["config", "show", str(config), "--env", "MY_KEY=sk-secret-value"]) == 0
+    out = capsys.readouterr().out
+    assert "sk-secret-value" not in out and "hunter2" not in out
+    assert "api_key: '**********'" in out and "url: http://x/v1" in out
+
+
+def test_config_error_exits_2_with_the_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text("server:\n  port: ${env.NOPE_UNSET_VAR}\n")
+    assert main(["config", "show", str(config)]) == 2
+    assert "server.port: environment variable NOPE_UNSET_VAR is not set" in capsys.readouterr().err
+
+
+def test_unknown_distribution_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "show", "no-such-distro"]) == 2
+    assert "no run config or distribution named 'no-such-distro'" in capsys.readouterr().err

@@ -1,0 +1,92 @@
+"""`stack run` as a real process: restart persistence, crash safety, TLS, workers, SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from backends import fake_backend, inference_config, stack_server
+from tls import self_signed
+
+from stack_core.testing import StackServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[str]:
+    with fake_backend(models="m1,m2") as url:
+        yield url
+
+
+def config_for(backend: str, **extra: object) -> dict[str, object]:
+    return inference_config(("vllm", "remote::vllm", {"url": f"{backend}/v1"}), **extra)
+
+
+def test_registered_model_survives_restart_and_sigterm_is_graceful(backend: str, tmp_path: Path) -> None:
+    config = config_for(backend)
+    with stack_server(config, tmp_path) as server:
+        body = {"model_id": "alias", "provider_id": "vllm", "provider_model_id": "m2"}
+        assert httpx.post(f"{server.url}/v1/models", json=body).status_code == 200
+        assert server.stop() == 0
+    with stack_server(config, tmp_path) as server:
+        model = httpx.get(f"{server.url}/v1/models/alias").json()
+    assert model["provider_resource_id"] == "m2"
+
+
+def test_sigkill_during_writes_never_corrupts_the_registry(backend: str, tmp_path: Path) -> None:
+    config = config_for(backend)
+    with stack_server(config, tmp_path) as server:
+
+        async def hammer() -> None:
+            async with httpx.AsyncClient(base_url=server.url) as client:
+                for i in range(40):
+                    body = {"model_id": f"a{i}", "provider_id": "vllm", "provider_model_id": "m1"}
+                    await client.post("/v1/models", json=body)
+
+        async def kill_soon() -> None:
+            await asyncio.sleep(0.15)
+            assert server.process is not None
+            server.process.send_signal(signal.SIGKILL)
+
+        async def both() -> None:
+            results = await asyncio.gather(hammer(), kill_soon(), return_exceptions=True)
+            assert isinstance(results[0], httpx.HTTPError | type(None))
+
+        asyncio.run(both())
+    database = tmp_path / "default" / "registry.db"
+    assert sqlite3.connect(database).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with stack_server(config, tmp_path) as server:
+        ids = {m["id"] for m in httpx.get(f"{server.url}/v1/models").json()["data"]}
+    aliases = sorted(int(i[1:]) for i in ids if i.startswith("a"))
+    assert aliases == list(range(len(aliases)))
+
+
+def test_https_with_a_self_signed_certificate(backend: str, tmp_path: Path) -> None:
+    certfile, keyfile = self_signed(tmp_path)
+    config = config_for(backend, server={"tls_certfile": str(certfile), "tls_keyfile": str(keyfile)})
+    env = {"STACK_HOME": str(tmp_path)}
+    with StackServer(config, env=env, scheme="https") as server:
+        trusted = ssl.create_default_context(cafile=str(certfile))
+        assert httpx.get(f"{server.url}/v1/health", verify=trusted).json() == {"status": "OK"}
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(server.url.replace("https", "http") + "/v1/health")
+
+
+def test_two_workers_share_the_registry(backend: str, tmp_path: Path) -> None:
+    with stack_server(config_for(backend), tmp_path, args=("--workers", "2")) as server:
+        body = {"model_id": "shared", "provider_id": "vllm", "provider_model_id": "m1"}
+        assert httpx.post(f"{server.url}/v1/models", json=body).status_code == 200
+        chat = {"model": "shared", "messages": [{"role": "user", "content": "x"}]}
+        seen = set()
+        for _ in range(20):
+            with httpx.Client() as client:  # a new connection each time, so both workers answer
+                seen.add(client.get(f"{server.url}/v1/models/shared").status_code)
+                seen.add(client.post(f"{server.url}/v1/chat/completions", json=chat).status_code)
+        assert seen == {200}
