@@ -105,8 +105,9 @@ class ApiSpec:
 
     ``protocol`` lists the coroutine methods a provider of this API must implement; ``resource`` is
     set for APIs whose calls are routed to a provider by a resource (inference → Model). APIs with
-    ``provider_required=False`` are served by the object ``kernel(stack)`` returns (inspect,
-    providers, registries), and only while every API in ``depends_on`` is served.
+    ``provider_required=False`` are served by the kernel: a registry API (``resource`` set) by the
+    kernel's registry service, any other by the object ``kernel(stack)`` returns; and only while
+    every API in ``depends_on`` is served.
     """
 
     name: str

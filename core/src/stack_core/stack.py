@@ -103,8 +103,7 @@ class Stack:
                 if spec.provider_required:
                     await self._start_api(spec)
                 else:
-                    assert spec.kernel is not None, f"kernel API {spec.name} has no kernel factory"
-                    self._impls[spec.name] = spec.kernel(self)
+                    self._impls[spec.name] = self._kernel_service(spec)
                     self._served.append(spec)
             for instance in self.instances():
                 if not await self.discover(instance):
@@ -115,6 +114,13 @@ class Stack:
         except BaseException:
             await self.stop()
             raise
+
+    def _kernel_service(self, spec: ApiSpec) -> object:
+        if spec.kernel is not None:
+            return spec.kernel(self)
+        if spec.resource is not None:
+            return ResourceService(spec.resource, self)
+        raise PluginError(f"API {spec.name!r} has provider_required=False but no kernel service")
 
     def _requested_apis(self) -> list[str]:
         names = list(dict.fromkeys([*self.config.apis, *self.config.providers]))

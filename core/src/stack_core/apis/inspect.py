@@ -45,20 +45,10 @@ class ProviderIdRequest(BaseModel):
     provider_id: str
 
 
-def _kernel(name: str) -> Any:
-    def build(stack: Any) -> object:
-        from .. import services
-
-        return getattr(services, name)(stack)
-
-    return build
-
-
 INSPECT_API = ApiSpec(
     name="inspect",
     description="Server health, version and the routes it serves.",
     provider_required=False,
-    kernel=_kernel("InspectService"),
     routes=(
         Route("GET", "/v1/health", "health", response=HealthInfo, summary="Server health."),
         Route("GET", "/v1/version", "version", response=VersionInfo, summary="Server version."),
@@ -70,7 +60,6 @@ PROVIDERS_API = ApiSpec(
     name="providers",
     description="Configured provider instances, their (redacted) config and health.",
     provider_required=False,
-    kernel=_kernel("ProvidersService"),
     routes=(
         Route("GET", "/v1/providers", "list", response=ListProvidersResponse, summary="List providers."),
         Route(

@@ -194,12 +194,6 @@ RESOURCE_KINDS: tuple[ResourceKind, ...] = (
 )
 
 
-def _service(kind: ResourceKind, stack: Any) -> object:
-    from ..routing import ResourceService
-
-    return ResourceService(kind, stack)
-
-
 def resource_api(kind: ResourceKind, list_aliases: tuple[str, ...] = ()) -> ApiSpec:
     """The registry API of one resource kind (served by the kernel, not a provider)."""
     name = kind.resource.__name__
@@ -214,7 +208,6 @@ def resource_api(kind: ResourceKind, list_aliases: tuple[str, ...] = ()) -> ApiS
         provider_required=False,
         resource=kind,
         depends_on=(kind.api,),
-        kernel=lambda stack: _service(kind, stack),
         routes=(
             Route(
                 "GET",

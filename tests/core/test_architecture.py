@@ -1,0 +1,85 @@
+"""Meta-tests keeping the kernel's shape: a one-way import ladder, small modules, documented hooks."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+import pytest
+
+import stack_core
+from stack_core import hookspecs
+
+PACKAGE = Path(stack_core.__file__).parent
+TESTS = Path(__file__).resolve().parents[1]
+
+# Lower rungs never import higher ones at module level (lazy imports inside functions excepted).
+LADDER: list[set[str]] = [
+    {"errors", "resources"},
+    {"envsubst", "context", "redact", "spec"},
+    {"config", "hookspecs", "apis", "http"},
+    {"storage", "registry", "auth", "services"},
+    {"plugins", "routing", "openai_compat", "builtin"},
+    {"stack", "distribution"},
+    {"server"},
+    {"cli", "testing"},
+]
+RUNG = {name: level for level, names in enumerate(LADDER) for name in names}
+
+
+def modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py"))
+
+
+def rung(path: Path) -> int:
+    top = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+    return RUNG.get(top, -1)
+
+
+def top_level_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        if isinstance(node, ast.ImportFrom) and node.level > 0:
+            base = path.relative_to(PACKAGE).parts[:-1][: len(path.relative_to(PACKAGE).parts) - node.level]
+            target = [*base, *(node.module.split(".") if node.module else [])]
+            if target:
+                found.add(target[0])
+            else:
+                found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("stack_core."):
+            found.add(node.module.split(".")[1])  # type: ignore[union-attr]
+    return found
+
+
+@pytest.mark.parametrize("path", [p for p in modules() if p.name != "__init__.py" or p.parent != PACKAGE],
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_only_go_down_the_ladder(path: Path) -> None:
+    assert rung(path) >= 0, f"{path.relative_to(PACKAGE)} is not on the ladder; add it to LADDER"
+    for target in top_level_imports(path):
+        if target in RUNG and target != path.relative_to(PACKAGE).parts[0].removesuffix(".py"):
+            assert RUNG[target] <= rung(path), f"{path.relative_to(PACKAGE)} imports {target}, which is higher"
+
+
+def test_no_module_over_800_lines() -> None:
+    sizes = {str(p.relative_to(PACKAGE)): len(p.read_text().splitlines()) for p in modules()}
+    assert {name: n for name, n in sizes.items() if n > 800} == {}
+
+
+def test_every_hook_is_typed_documented_and_tested() -> None:
+    hooks = [name for name, fn in vars(hookspecs).items() if name.startswith("stack_register_") and callable(fn)]
+    assert hooks
+    test_text = "\n".join(p.read_text() for p in TESTS.rglob("*.py"))
+    for name in hooks:
+        fn = getattr(hookspecs, name)
+        assert inspect.getdoc(fn), f"hook {name} has no docstring"
+        assert all(p.annotation is not inspect.Parameter.empty for p in inspect.signature(fn).parameters.values())
+        assert f"def {name}(" in test_text, f"no test plugin implements {name}"
+
+
+def test_public_surface_is_explicit() -> None:
+    for name in stack_core.__all__:
+        assert getattr(stack_core, name) is not None
