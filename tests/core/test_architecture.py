@@ -55,13 +55,18 @@ def top_level_imports(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("path", [p for p in modules() if p.name != "__init__.py" or p.parent != PACKAGE],
-                         ids=lambda p: str(p.relative_to(PACKAGE)))
+@pytest.mark.parametrize(
+    "path",
+    [p for p in modules() if p.name != "__init__.py" or p.parent != PACKAGE],
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
 def test_imports_only_go_down_the_ladder(path: Path) -> None:
     assert rung(path) >= 0, f"{path.relative_to(PACKAGE)} is not on the ladder; add it to LADDER"
     for target in top_level_imports(path):
         if target in RUNG and target != path.relative_to(PACKAGE).parts[0].removesuffix(".py"):
-            assert RUNG[target] <= rung(path), f"{path.relative_to(PACKAGE)} imports {target}, which is higher"
+            assert RUNG[target] <= rung(path), (
+                f"{path.relative_to(PACKAGE)} imports {target}, which is higher"
+            )
 
 
 def test_no_module_over_800_lines() -> None:
@@ -70,13 +75,17 @@ def test_no_module_over_800_lines() -> None:
 
 
 def test_every_hook_is_typed_documented_and_tested() -> None:
-    hooks = [name for name, fn in vars(hookspecs).items() if name.startswith("stack_register_") and callable(fn)]
+    hooks = [
+        name for name, fn in vars(hookspecs).items() if name.startswith("stack_register_") and callable(fn)
+    ]
     assert hooks
     test_text = "\n".join(p.read_text() for p in TESTS.rglob("*.py"))
     for name in hooks:
         fn = getattr(hookspecs, name)
         assert inspect.getdoc(fn), f"hook {name} has no docstring"
-        assert all(p.annotation is not inspect.Parameter.empty for p in inspect.signature(fn).parameters.values())
+        assert all(
+            p.annotation is not inspect.Parameter.empty for p in inspect.signature(fn).parameters.values()
+        )
         assert f"def {name}(" in test_text, f"no test plugin implements {name}"
 
 

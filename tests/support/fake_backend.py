@@ -388,7 +388,8 @@ class FakeBackend:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    def build_app(self) -> web.Application:
+    def _listings(self) -> dict[str, bytes]:
+        """The model-listing bodies (/v1/models, /api/tags, /info), rebuilt when ``models`` change."""
         every = list(dict.fromkeys(self.models + self.embedding_models))
         models = {
             "object": "list",
@@ -427,6 +428,21 @@ class FakeBackend:
             "sha": None,
             "docker_label": None,
         }
+        return {"models": dumps(models), "tags": dumps(tags), "info": dumps(info)}
+
+    def set_models(self, models: Sequence[str] | str) -> None:
+        self.models = _names(models)
+        self._chat_ok = frozenset(self.models)
+        self._listing = self._listings()
+
+    def listing(self, name: str) -> Handler:
+        async def handler(_: web.Request) -> web.Response:
+            return web.Response(body=self._listing[name], content_type="application/json")
+
+        return handler
+
+    def build_app(self) -> web.Application:
+        self._listing = self._listings()
         g, app = self._gate, web.Application()
         app.add_routes(
             [
@@ -435,19 +451,19 @@ class FakeBackend:
                 web.get("/__stats", self.stats),
                 web.get("/__control", self.control),
                 web.post("/__control", self.control),
-                web.get("/v1/models", g(static(dumps(models)))),
+                web.get("/v1/models", g(self.listing("models"))),
                 web.get("/v1/models/{model}", g(self.get_model)),
                 web.post("/v1/chat/completions", g(self.chat_completions)),
                 web.post("/v1/completions", g(self.completions)),
                 web.post("/v1/embeddings", g(self.embeddings)),
-                web.get("/api/tags", g(static(dumps(tags)))),
+                web.get("/api/tags", g(self.listing("tags"))),
                 web.post("/api/show", g(self.ollama_show)),
                 web.get("/api/version", g(static(b'{"version":"0.9.0"}'))),
                 web.post("/api/chat", g(self.ollama_generate)),
                 web.post("/api/generate", g(self.ollama_generate)),
                 web.post("/api/embed", g(self.ollama_embed)),
                 web.post("/api/embeddings", g(self.ollama_embed)),
-                web.get("/info", g(static(dumps(info)))),
+                web.get("/info", g(self.listing("info"))),
                 web.get("/version", g(static(b'{"version":"0.0.0"}'))),
             ]
         )
@@ -490,6 +506,8 @@ class FakeBackend:
                 if body.get("reset"):
                     self.state.reset(self.latency_ms)
                 self.state.update(body)
+                if "models" in body:
+                    self.set_models(body["models"])
             except (ApiError, ValueError, TypeError) as err:
                 return ApiError(400, str(err)).response(request.path)
         return ok(self.state.snapshot())

@@ -302,8 +302,9 @@ class Stack:
                     self.unlisted.discard(pid)
                 else:
                     self.unlisted.add(pid)
-                interval = float(getattr(instance.config, "refresh_interval", 300.0)) if refresh else 0.0
-                due[pid] = now + (interval if ok and refresh else self.RETRY_S if not ok else float("inf"))
+                interval = float(getattr(instance.config, "refresh_interval", 300.0))
+                retry = min(self.RETRY_S, interval)
+                due[pid] = now + (interval if ok and refresh else retry if not ok else float("inf"))
 
     async def _drop_orphans(self) -> None:
         """Forget provider-listed resources of providers no longer configured."""

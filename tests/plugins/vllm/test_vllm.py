@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from backends import fake_backend, inference_config, stack_server
 
-from stack_core.testing import InferenceConformance, StackServer, Target
+from stack_core.testing import InferenceConformance, StackServer, Target, free_port
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +115,48 @@ def test_assembled_from_vllm_url_with_no_config(tmp_path: Path) -> None:
         with StackServer(None, env=env) as server:
             models = httpx.get(f"{server.url}/v1/models").json()["data"]
     assert [m["id"] for m in models if m["provider_id"] == "vllm"] == ["served-by-vllm"]
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_refresh_models_follows_the_backend(tmp_path: Path) -> None:
+    with fake_backend(models="first") as url:
+        config = inference_config(
+            ("v", "remote::vllm", {"url": f"{url}/v1", "refresh_models": True, "refresh_interval": 1})
+        )
+        with stack_server(config, tmp_path) as server:
+
+            def listed() -> set[str]:
+                return {m["id"] for m in httpx.get(f"{server.url}/v1/models").json()["data"]}
+
+            assert listed() == {"first"}
+            httpx.post(f"{url}/__control", json={"models": ["second"]})
+            assert wait_for(lambda: listed() == {"second"})
+
+
+def test_provider_recovers_when_its_backend_comes_back(tmp_path: Path) -> None:
+    port = free_port()
+    config = inference_config(
+        (
+            "late",
+            "remote::vllm",
+            {"url": f"http://127.0.0.1:{port}/v1", "max_retries": 0, "refresh_interval": 1},
+        ),
+        models=[{"model_id": "declared", "provider_id": "late", "provider_model_id": "late-model"}],
+    )
+    body = {"model": "declared", "messages": [{"role": "user", "content": "back?"}]}
+    with stack_server(config, tmp_path) as server:
+        assert httpx.post(f"{server.url}/v1/chat/completions", json=body).status_code == 503
+        with fake_backend(models="late-model,extra", port=port):
+            reply = httpx.post(f"{server.url}/v1/chat/completions", json=body)
+            assert reply.status_code == 200 and "back?" in reply.text
+            assert wait_for(lambda: "extra" in httpx.get(f"{server.url}/v1/models").text)
+            health = httpx.get(f"{server.url}/v1/providers/late").json()["health"]
+            assert health["status"] == "OK"
