@@ -141,19 +141,20 @@ def stack_register_providers(register):  # type: ignore[no-untyped-def]
 class TokenTableConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tokens: dict[str, str]
+    attributes: dict[str, dict[str, list[str]]] = {}
 
 
 class TokenTable:
     """Test auth provider: a static token → principal table."""
 
     def __init__(self, config: TokenTableConfig) -> None:
-        self.tokens = config.tokens
+        self.tokens, self.attributes = config.tokens, config.attributes
 
     async def authenticate(self, token: str, request: RequestInfo) -> User:
         principal = self.tokens.get(token)
         if principal is None:
             raise AuthenticationError("Invalid token.")
-        return User(principal=principal, attributes={"roles": [principal]})
+        return User(principal=principal, attributes=self.attributes.get(principal, {"roles": [principal]}))
 
 
 @hookimpl

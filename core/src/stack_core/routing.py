@@ -13,15 +13,22 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from .access import Action
 from .context import current_user
-from .errors import BadRequestError, ConflictError, NotFoundError, ProviderUnavailableError
+from .errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProviderUnavailableError,
+)
 from .resources import Resource
 from .spec import ApiSpec, ResourceKind, Route
 
 if TYPE_CHECKING:
     from .stack import Stack
 
-__all__ = ["ResourceService", "Router", "not_found", "same_resource"]
+__all__ = ["ResourceService", "Router", "checked", "not_found", "same_resource"]
 
 
 def not_found(kind: ResourceKind, identifier: str, known: list[str]) -> NotFoundError:
@@ -32,6 +39,23 @@ def not_found(kind: ResourceKind, identifier: str, known: list[str]) -> NotFound
         param=kind.id_param,
         code=f"{kind.singular}_not_found",
     )
+
+
+def checked(
+    stack: Stack, kind: ResourceKind, resource: Resource | None, identifier: str, action: Action
+) -> Resource:
+    """``resource`` if the current user may ``action`` it. A resource the user cannot read is
+    reported as not found; one they can read but not ``action`` is a 403."""
+    user = current_user.get()
+    policy = stack.access
+    if resource is not None and (user is None or policy.allows(user, action, resource)):
+        return resource
+    if resource is not None and action != "read" and policy.allows(user, "read", resource):
+        raise PermissionDeniedError(
+            f"You may not {action} {kind.singular.replace('_', ' ')} '{identifier}'.", param=kind.id_param
+        )
+    visible = [r.identifier for r in stack.registry.list(kind.type) if policy.allows(user, "read", r)]
+    raise not_found(kind, identifier, visible)
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -48,15 +72,15 @@ class ResourceService:
         return self.stack.providers_of(self.kind.api)
 
     async def list(self) -> dict[str, Any]:
-        return {"object": "list", "data": self.stack.registry.list(self.kind.type)}
+        resources = self.stack.registry.list(self.kind.type)
+        user = current_user.get()
+        if user is not None:
+            resources = [r for r in resources if self.stack.access.allows(user, "read", r)]
+        return {"object": "list", "data": resources}
 
-    async def lookup(self, identifier: str) -> Resource:
+    async def lookup(self, identifier: str, action: Action = "read") -> Resource:
         found = await self.stack.registry.lookup(self.kind.type, identifier)
-        if found is None:
-            raise not_found(
-                self.kind, identifier, [r.identifier for r in self.stack.registry.list(self.kind.type)]
-            )
-        return found
+        return checked(self.stack, self.kind, found, identifier, action)
 
     async def get(self, request: BaseModel) -> Resource:
         return await self.lookup(getattr(request, self.kind.path_param or self.kind.id_param))
@@ -87,6 +111,10 @@ class ResourceService:
         user = current_user.get()
         if user is not None:
             resource.owner = user
+            if not self.stack.access.allows(user, "create", resource):
+                raise PermissionDeniedError(
+                    f"You may not register {self.kind.plural.replace('_', ' ')}.", param=self.kind.id_param
+                )
         existing = self.stack.registry.get(self.kind.type, resource.identifier)
         if existing is not None and source == "api":
             if same_resource(existing, resource):
@@ -106,7 +134,7 @@ class ResourceService:
         return resource
 
     async def unregister(self, request: BaseModel) -> None:
-        resource = await self.lookup(getattr(request, self.kind.path_param or self.kind.id_param))
+        resource = await self.lookup(getattr(request, self.kind.path_param or self.kind.id_param), "delete")
         provider = self._providers().get(resource.provider_id)
         hook = getattr(provider, f"unregister_{self.kind.singular}", None)
         if hook is not None:
@@ -141,9 +169,8 @@ class Router:
         resource = self.stack.registry.get(self.kind.type, identifier) or await self.stack.registry.lookup(
             self.kind.type, identifier
         )
-        if resource is None:
-            known = [r.identifier for r in self.stack.registry.list(self.kind.type)]
-            raise not_found(self.kind, identifier, known)
+        if resource is None or resource.owner is not None:
+            resource = checked(self.stack, self.kind, resource, identifier, "use")
         provider = self.providers.get(resource.provider_id)
         if provider is None:
             raise ProviderUnavailableError(

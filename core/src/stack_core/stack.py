@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from .access import AccessPolicy
 from .config import ProviderEntry, RunConfig, StoreConfig, stack_home, validate_model
 from .errors import ConfigError, PluginError, StackError
 from .hookspecs import ProviderContext, ProviderSpec
@@ -56,6 +57,8 @@ class Stack:
         self.database: Database | None = None
         self._registry: ResourceRegistry | None = None
         self._refresher: asyncio.Task[None] | None = None
+        auth = config.server.auth
+        self.access = AccessPolicy.from_config(auth.access_policy if auth else [])
         self.unlisted: set[str] = set()
 
     # -- queries used by the kernel services and the server ------------------------------------
