@@ -64,6 +64,7 @@ def spawn_auth_endpoint(
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     line = process.stdout.readline().strip()
+    process.stdout.close()
     if not line.startswith("READY "):
         process.kill()
         raise RuntimeError(f"auth endpoint failed to start: {line!r}")

@@ -18,7 +18,7 @@ from ..hookspecs import Authenticator, RequestInfo
 from ..plugins import PluginSet
 from .errors import error_response
 
-__all__ = ["AuthMiddleware", "build_authenticator"]
+__all__ = ["PUBLIC_PATHS", "AuthMiddleware", "build_authenticator", "route_path"]
 
 PUBLIC_PATHS = frozenset({"/v1/health", "/v1/version"})
 CHALLENGE = {"www-authenticate": 'Bearer realm="stack"'}
@@ -41,7 +41,7 @@ async def build_authenticator(config: AuthConfig, plugins: PluginSet) -> Authent
     return await built if inspect.isawaitable(built) else built  # type: ignore[no-any-return]
 
 
-def _route_path(scope: Scope) -> str:
+def route_path(scope: Scope) -> str:
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root) else path
@@ -54,7 +54,7 @@ class AuthMiddleware:
         self.app, self.holder = app, holder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _route_path(scope) in PUBLIC_PATHS:
+        if scope["type"] != "http" or route_path(scope) in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
         token = ""
@@ -70,7 +70,7 @@ class AuthMiddleware:
             await error_response(error, scope["state"].get("request_id", ""))(scope, receive, send)
             return
         info = RequestInfo(
-            path=_route_path(scope),
+            path=route_path(scope),
             headers={
                 k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k != b"authorization"
             },

@@ -1,6 +1,6 @@
 """Request quotas (``server.quota``): a counter per client and period, shared through SQL.
 
-The client is the authenticated principal, or the peer IP for anonymous requests. Every request
+Health and version probes are not counted. The client is the authenticated principal, or the peer IP for anonymous requests. Every request
 atomically increments its (client, window) row — ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` —
 so concurrent requests, workers and replicas never race. Over the limit: 429 with exactly
 ``{"error": {"message": "Quota exceeded"}}``, ``Retry-After`` and ``x-should-retry: false``.
@@ -25,6 +25,7 @@ from ..config import QuotaConfig, StoreConfig
 from ..errors import QuotaExceededError
 from ..resources import User
 from ..storage import Database
+from .auth import PUBLIC_PATHS, route_path
 from .errors import error_response
 
 __all__ = ["QuotaMiddleware", "open_counter"]
@@ -113,7 +114,7 @@ class QuotaMiddleware:
         self.period = PERIODS[config.period]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or route_path(scope) in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
         user: User | None = scope["state"].get("user")

@@ -1,0 +1,73 @@
+"""Quotas over real sockets: the seed's 429 body, headers, and exact counting under concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+from auth_endpoint import spawn_auth_endpoint
+from backends import fake_backend, inference_config, stack_server
+
+pytestmark = pytest.mark.integration
+
+CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+
+
+async def burst(url: str, count: int, headers: dict[str, str] | None = None) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=count)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        return list(
+            await asyncio.gather(
+                *(client.post("/v1/chat/completions", json=CHAT, headers=headers) for _ in range(count))
+            )
+        )
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_exactly_the_limit_succeeds_under_concurrency(tmp_path: Path, workers: int) -> None:
+    quota = {
+        "kvstore": {"type": "sqlite", "db_path": str(tmp_path / "quotas.db")},
+        "anonymous_max_requests": 50,
+        "period": "day",
+    }
+    with fake_backend(models="m") as backend:
+        config = inference_config(("v", "remote::vllm", {"url": f"{backend}/v1"}), server={"quota": quota})
+        with stack_server(config, tmp_path, args=("--workers", str(workers))) as server:
+            statuses = Counter(r.status_code for r in asyncio.run(burst(server.url, 64)))
+            refused = httpx.post(f"{server.url}/v1/chat/completions", json=CHAT)
+    assert statuses == {200: 50, 429: 14}
+    assert refused.json() == {"error": {"message": "Quota exceeded"}}
+    assert int(refused.headers["retry-after"]) > 0 and refused.headers["x-should-retry"] == "false"
+
+
+def test_authenticated_clients_are_counted_apart(tmp_path: Path) -> None:
+    quota = {
+        "kvstore": {"type": "sqlite", "db_path": str(tmp_path / "q.db")},
+        "anonymous_max_requests": 1,
+        "authenticated_max_requests": 3,
+        "period": "minute",
+    }
+    auth_url, auth = spawn_auth_endpoint()
+    try:
+        with fake_backend(models="m") as backend:
+            config = inference_config(
+                ("v", "remote::vllm", {"url": f"{backend}/v1"}),
+                server={
+                    "quota": quota,
+                    "auth": {"provider_config": {"type": "custom", "endpoint": f"{auth_url}/validate"}},
+                },
+            )
+            with stack_server(config, tmp_path) as server:
+                first = [
+                    r.status_code for r in asyncio.run(burst(server.url, 4, {"authorization": "Bearer one"}))
+                ]
+                second = [
+                    r.status_code for r in asyncio.run(burst(server.url, 2, {"authorization": "Bearer two"}))
+                ]
+    finally:
+        auth.terminate()
+        auth.wait()
+    assert sorted(first) == [200, 200, 200, 429] and second == [200, 200]
