@@ -17,7 +17,7 @@ TESTS = Path(__file__).resolve().parents[1]
 # Lower rungs never import higher ones at module level (lazy imports inside functions excepted).
 LADDER: list[set[str]] = [
     {"errors", "resources"},
-    {"envsubst", "context", "redact", "spec", "access"},
+    {"envsubst", "context", "redact", "spec", "access", "streaming"},
     {"config", "hookspecs", "apis", "http"},
     {"storage", "registry", "auth", "services"},
     {"plugins", "routing", "openai_compat", "builtin"},

@@ -4,7 +4,7 @@
 transport), with timeouts, retries where they are safe (connection refused, 429/503 before any
 reply), and backend errors mapped onto the kernel's exception tree with the provider named.
 ``OpenAICompatAdapter`` implements the Inference protocol on top of it, relaying upstream JSON and
-SSE payloads as bytes without re-parsing them. A provider package is then little more than a config
+SSE streams as bytes without re-parsing them. A provider package is then little more than a config
 class and a ``register(...)`` call::
 
     register(api="inference", provider_type="remote::vllm", config=VLLMConfig,
@@ -38,6 +38,7 @@ from .errors import (
 from .hookspecs import ProviderContext
 from .http import pooled_transport
 from .resources import Model
+from .streaming import SSEStream, sse_error
 
 __all__ = [
     "ModelLister",
@@ -214,33 +215,26 @@ class OpenAICompatClient:
     async def get_json(self, path: str) -> Any:
         return orjson.loads(await self.request("GET", path))
 
-    async def stream(self, path: str, body: bytes) -> AsyncIterator[bytes]:
-        """Open an SSE stream (errors before the first byte raise here) and relay its payloads."""
+    async def stream(self, path: str, body: bytes) -> SSEStream:
+        """Open an SSE stream (errors before the first byte raise here) and relay it verbatim."""
         response = await self._send("POST", path, body, stream=True)
-        return self._relay(response)
+        return SSEStream(self._relay(response))
 
     async def _relay(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        tail = b""
         try:
-            buffer = b""
             async for chunk in response.aiter_bytes():
-                buffer += chunk
-                while b"\n\n" in buffer:
-                    event, buffer = buffer.split(b"\n\n", 1)
-                    for line in event.split(b"\n"):
-                        if line.startswith(b"data:"):
-                            payload = line[5:].strip()
-                            if payload == b"[DONE]":
-                                return
-                            yield payload
+                yield chunk
+                tail = (tail + chunk)[-32:]
         except httpx.HTTPError as exc:
-            raise ProviderError(
-                f"Provider '{self.provider_id}' broke off the stream: {exc}", provider_id=self.provider_id
-            ) from None
+            message = f"Provider '{self.provider_id}' broke off the stream: {type(exc).__name__}"
+            yield sse_error(ProviderError(message, provider_id=self.provider_id))
+            return
         finally:
             await response.aclose()
-        raise ProviderError(
-            f"Provider '{self.provider_id}' ended the stream without [DONE].", provider_id=self.provider_id
-        )
+        if not tail.rstrip().endswith(b"[DONE]"):
+            message = f"Provider '{self.provider_id}' ended the stream without [DONE]."
+            yield sse_error(ProviderError(message, provider_id=self.provider_id))
 
     async def close(self) -> None:
         if self._transport is not None:
@@ -278,12 +272,12 @@ class OpenAICompatAdapter:
     def _body(request: BaseModel) -> bytes:
         return request.model_dump_json(exclude_unset=True).encode()
 
-    async def openai_chat_completion(self, request: ChatCompletionRequest) -> bytes | AsyncIterator[bytes]:
+    async def openai_chat_completion(self, request: ChatCompletionRequest) -> bytes | SSEStream:
         if request.stream:
             return await self.client.stream("/chat/completions", self._body(request))
         return await self.client.request("POST", "/chat/completions", self._body(request))
 
-    async def openai_completion(self, request: CompletionRequest) -> bytes | AsyncIterator[bytes]:
+    async def openai_completion(self, request: CompletionRequest) -> bytes | SSEStream:
         if request.stream:
             return await self.client.stream("/completions", self._body(request))
         return await self.client.request("POST", "/completions", self._body(request))

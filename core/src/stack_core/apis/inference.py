@@ -3,8 +3,8 @@
 Request models type the fields the kernel needs (``model`` for routing, ``stream``) and keep every
 other OpenAI parameter as-is (``extra="allow"``), so providers forward what clients send without a
 lossy round trip. Providers may return pre-encoded JSON ``bytes`` and, when streaming, an async
-iterator of chunk payloads (``bytes`` or dicts); the server frames them as SSE ending in
-``data: [DONE]``.
+iterator of chunk payloads (``bytes`` or dicts), which the server frames as SSE ending in
+``data: [DONE]`` — or an ``SSEStream`` of already-framed bytes, relayed verbatim.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..spec import ApiSpec, Route
+from ..streaming import SSEStream
 from .resources import MODELS
 
 __all__ = [
@@ -66,7 +67,7 @@ class EmbeddingsRequest(_OpenAIRequest):
 
 
 Reply = bytes | dict[str, Any] | BaseModel
-StreamOrReply = Reply | AsyncIterator[bytes | dict[str, Any]]
+StreamOrReply = Reply | SSEStream | AsyncIterator[bytes | dict[str, Any]]
 
 
 class InferenceProvider(Protocol):

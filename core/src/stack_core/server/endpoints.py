@@ -19,6 +19,7 @@ from starlette.responses import Response, StreamingResponse
 
 from ..errors import BadRequestError, StackError
 from ..spec import Route
+from ..streaming import SSEStream
 from .errors import error_response, validation_error
 
 __all__ = ["make_endpoint"]
@@ -26,6 +27,7 @@ __all__ = ["make_endpoint"]
 log = logging.getLogger("stack.server")
 JSON = "application/json"
 DONE = b"data: [DONE]\n\n"
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -76,11 +78,13 @@ def render(route: Route, result: Any, request_id: str) -> Response:
         return Response(status_code=204)
     if isinstance(result, bytes):
         return Response(result, status_code=route.status_code, media_type=JSON)
+    if isinstance(result, SSEStream):
+        return StreamingResponse(result.chunks, media_type="text/event-stream", headers=SSE_HEADERS)
     if route.stream and hasattr(result, "__aiter__"):
         return StreamingResponse(
             _sse(result, request_id),
             media_type="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+            headers=SSE_HEADERS,
         )
     return Response(dumps(result), status_code=route.status_code, media_type=JSON)
 

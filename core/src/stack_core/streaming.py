@@ -1,0 +1,29 @@
+"""Server-sent events shared by providers and the server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+
+from .errors import StackError
+
+__all__ = ["SSEStream", "sse_error"]
+
+
+class SSEStream:
+    """An already-framed SSE byte stream, relayed to the client verbatim.
+
+    It carries its own terminator (``data: [DONE]``) and its own error events. A provider proxying
+    an SSE backend returns one so each event is neither re-parsed nor re-framed.
+    """
+
+    __slots__ = ("chunks",)
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self.chunks = chunks
+
+
+def sse_error(error: StackError) -> bytes:
+    """One SSE event carrying ``error`` in the OpenAI shape (SDKs raise on it)."""
+    return b"data: " + orjson.dumps(error.to_body()) + b"\n\n"
