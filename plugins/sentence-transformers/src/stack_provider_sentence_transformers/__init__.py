@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
-from stack_core import RegisterProvider, hookimpl
+from typing import TYPE_CHECKING
 
-from .adapter import create_provider
+from stack_core import ProviderContext, RegisterProvider, hookimpl
+
 from .config import SentenceTransformersConfig
+
+if TYPE_CHECKING:
+    from .adapter import SentenceTransformersProvider
+
+
+async def create_provider(
+    config: SentenceTransformersConfig, context: ProviderContext
+) -> SentenceTransformersProvider:
+    """Imports numpy and friends only when the provider is actually configured."""
+    from .adapter import SentenceTransformersProvider
+
+    provider = SentenceTransformersProvider(config, context)
+    await provider.initialize()
+    return provider
 
 
 @hookimpl

@@ -195,11 +195,3 @@ def _floats(vector: NDArray[np.float32]) -> list[float]:
 
 def _base64(vector: NDArray[np.float32]) -> str:
     return base64.b64encode(vector.astype("<f4").tobytes()).decode()
-
-
-async def create_provider(
-    config: SentenceTransformersConfig, context: ProviderContext
-) -> SentenceTransformersProvider:
-    provider = SentenceTransformersProvider(config, context)
-    await provider.initialize()
-    return provider
