@@ -23,13 +23,13 @@ from starlette.routing import BaseRoute, Route
 
 from ..config import RunConfig, load_config
 from ..errors import ConfigError
-from ..hookspecs import Authenticator
+from ..hookspecs import AuthContext, Authenticator
 from ..plugins import PluginSet, load_plugins
 from ..services import stack_version
 from ..spec import ApiSpec
 from ..stack import Stack
 from .auth import AuthMiddleware, build_authenticator
-from .endpoints import make_endpoint
+from .endpoints import AsgiEndpoint, make_endpoint
 from .errors import error_response
 from .middleware import KernelMiddleware
 from .openapi import openapi_document
@@ -53,17 +53,31 @@ class _Lifecycle:
             return
         async with self._lock:
             if not self.started:
-                auth = self.stack.config.server.auth
-                if auth is not None:
-                    self.authenticator = await build_authenticator(auth, self.stack.plugins)
                 quota = self.stack.config.server.quota
                 if quota is not None:
                     self.quota_counter = open_counter(quota.kvstore, self.stack.state_dir / "quotas.db")
                 await self.stack.start()
+                auth = self.stack.config.server.auth
+                if auth is not None:
+                    try:
+                        self.authenticator = await build_authenticator(
+                            auth, self.stack.plugins, self._auth_context()
+                        )
+                    except BaseException:
+                        await self.stack.stop()
+                        raise
                 self.started = True
+
+    def _auth_context(self) -> AuthContext:
+        assert self.stack.database is not None
+        return AuthContext(database=self.stack.database, state_dir=self.stack.state_dir / "auth")
 
     async def stop(self) -> None:
         if self.started:
+            close = getattr(self.authenticator, "aclose", None)
+            if close is not None:
+                await close()
+            self.authenticator = None
             await self.stack.stop()
             if self.quota_counter is not None:
                 await self.quota_counter.close()
@@ -75,7 +89,7 @@ def _routes(specs: list[ApiSpec], stack: Stack) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for spec in specs:
         for declared in spec.routes:
-            endpoint = make_endpoint(declared, functools.partial(stack.impl, spec.name))
+            endpoint = AsgiEndpoint(make_endpoint(declared, functools.partial(stack.impl, spec.name)))
             for path in declared.paths:
                 routes.append(
                     Route(path, endpoint, methods=[declared.method], name=f"{spec.name}.{declared.name}")

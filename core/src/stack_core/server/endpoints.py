@@ -16,13 +16,14 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from ..errors import BadRequestError, StackError
 from ..spec import Route
 from ..streaming import SSEStream
 from .errors import error_response, validation_error
 
-__all__ = ["make_endpoint"]
+__all__ = ["AsgiEndpoint", "make_endpoint"]
 
 log = logging.getLogger("stack.server")
 JSON = "application/json"
@@ -100,6 +101,20 @@ async def _read_json(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequestError("Request body must be a JSON object.", code="invalid_json")
     return data
+
+
+class AsgiEndpoint:
+    """A request/response endpoint as a bare ASGI app: Starlette mounts it without its own
+    per-route request/exception wrappers (errors are mapped by the kernel middleware)."""
+
+    __slots__ = ("handler",)
+
+    def __init__(self, handler: Endpoint) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handler(Request(scope, receive))
+        await response(scope, receive, send)
 
 
 def make_endpoint(route: Route, resolve: Callable[[], object]) -> Endpoint:
