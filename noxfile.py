@@ -9,6 +9,10 @@ import nox
 ROOT = Path(__file__).parent
 PLUGINS = sorted(p.name for p in (ROOT / "plugins").glob("*") if (p / "pyproject.toml").is_file())
 
+# Plugins whose tests also need other plugins (e.g. a remote inference adapter in front of the fake
+# backend, or local embeddings for RAG tests).
+COMPANIONS: dict[str, tuple[str, ...]] = {"llama-guard": ("vllm",)}
+
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.error_on_missing_interpreters = True
@@ -32,7 +36,7 @@ def tests(session: nox.Session) -> None:
 @nox.parametrize("plugin", PLUGINS)
 def plugin(session: nox.Session, plugin: str) -> None:
     """One plugin package alone with the kernel: its own tests and the conformance suite."""
-    install_stack(session, plugin)
+    install_stack(session, plugin, *COMPANIONS.get(plugin, ()))
     tests_dir = ROOT / "tests" / "plugins" / plugin
     if not tests_dir.is_dir():
         session.error(f"plugin {plugin} has no tests under tests/plugins/{plugin}")
@@ -47,10 +51,15 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the kernel (configured in the root pyproject)."""
-    install_stack(session, extras="")
+    """mypy --strict on the kernel (configured in the root pyproject), then on every plugin package
+    and the external providers, against the kernel's public types."""
+    install_stack(session, *PLUGINS, extras="")
     session.install("mypy>=1.11", "types-PyYAML", "pytest>=8")
     session.run("mypy")
+    packages = [
+        str(p) for p in sorted(ROOT.glob("plugins/*/src/*")) + sorted(ROOT.glob("external_providers/*/src/*"))
+    ]
+    session.run("mypy", "--strict", *[p for p in packages if Path(p).is_dir()])
 
 
 @nox.session(default=False)
@@ -65,3 +74,10 @@ def bench(session: nox.Session) -> None:
     """Gateway benchmark vs the fake backend (see tests/benchmarks/bench.py); `-- --duration 8`."""
     install_stack(session, *[p for p in PLUGINS if p != "sentence-transformers"])
     session.run("python", "tests/benchmarks/bench.py", *session.posargs)
+
+
+@nox.session(default=False)
+def bench_vector(session: nox.Session) -> None:
+    """Vector providers through Stack vs their libraries, 10k and 100k chunks (tests/benchmarks/bench_vector.py)."""
+    install_stack(session, "faiss", "chromadb", "qdrant", "pgvector[test]", "vllm")
+    session.run("python", "tests/benchmarks/bench_vector.py", *session.posargs)

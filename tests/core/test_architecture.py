@@ -17,9 +17,9 @@ TESTS = Path(__file__).resolve().parents[1]
 # Lower rungs never import higher ones at module level (lazy imports inside functions excepted).
 LADDER: list[set[str]] = [
     {"errors", "resources"},
-    {"envsubst", "context", "redact", "spec", "access", "streaming"},
+    {"envsubst", "context", "redact", "spec", "access", "payloads"},
     {"config", "hookspecs", "apis", "http"},
-    {"storage", "registry", "auth", "services"},
+    {"storage", "registry", "auth", "services", "objects"},
     {"plugins", "routing", "openai_compat", "builtin"},
     {"stack", "distribution"},
     {"server"},

@@ -45,6 +45,8 @@ def test_unknown_auth_type_fails_at_start(plugins: Any) -> None:
     config = config_with_auth()
     config["server"]["auth"]["provider_config"]["type"] = "kerberos"
     with pytest.raises(
-        ConfigError, match=r"'kerberos' is not an installed auth provider \(installed: custom, token_table\)"
+        ConfigError,
+        match=r"'kerberos' is not an installed auth provider "
+        r"\(installed: api_key, custom, github_token, oauth2_token, token_table\)",
     ):
         create_app(config, plugins=plugins)

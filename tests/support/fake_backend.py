@@ -2,7 +2,8 @@
 """Deterministic fake LLM backend speaking the OpenAI, Ollama and TGI HTTP APIs.
 
 Adapters are tested against it over real sockets; benchmarks use it as a cheap upstream.
-Chat replies are ``"[<model>] echo: <last user text>"``; token counts are whitespace word counts.
+Chat replies are ``"[<model>] echo: <last user text>"`` (models named *guard* answer like Llama Guard);
+token counts are whitespace word counts.
 Faults and latency are injected through ``POST /__control`` or ``x-fake-*`` request headers.
 
     python tests/support/fake_backend.py --port 0 --models m1,m2    # prints "READY http://127.0.0.1:PORT"
@@ -191,10 +192,24 @@ def finish_text(text: str, stop: Any, max_tokens: Any) -> Reply:
     return Reply(text, "stop")
 
 
+_GUARD_WORDS = {"kill": "S1", "steal": "S2", "bomb": "S9", "suicide": "S11"}
+
+
+def guard_verdict(prompt: str) -> str:
+    """Llama Guard's answer: ``unsafe\\nS1,S9`` for trigger words in the conversation (a category
+    counts only if the prompt lists it as ``S1: ...``), else ``safe``."""
+    head, marker, rest = prompt.partition("<BEGIN CONVERSATION>")
+    conversation = rest.partition("<END CONVERSATION>")[0] if marker else prompt
+    found = {_GUARD_WORDS[w] for w in re.findall(r"[a-z]+", conversation.lower()) if w in _GUARD_WORDS}
+    codes = sorted((c for c in found if not marker or f"{c}:" in head), key=lambda c: int(c[1:]))
+    return "unsafe\n" + ",".join(codes) if codes else "safe"
+
+
 def chat_reply(
     model: str, messages: list[Any], tools: Any, tool_choice: Any, schema: Any, stop: Any, max_tokens: Any
 ) -> Reply:
-    """Tool call (forced, or "weather" in the last user text), JSON (``schema``), or an echo."""
+    """Llama Guard verdict (model named *guard*), tool call (forced, or "weather" in the last user
+    text), JSON (``schema``), or an echo."""
     last = messages[-1] if isinstance(messages[-1], dict) else {}
     user = next(
         (
@@ -204,6 +219,8 @@ def chat_reply(
         ),
         "",
     )
+    if "guard" in model.lower():
+        return Reply(guard_verdict(user), "stop")
     if last.get("role") == "tool":
         return finish_text(f"[{model}] tool result: {text_of(last.get('content'))}", stop, max_tokens)
     forced = tool_choice.get("function", {}).get("name") if isinstance(tool_choice, dict) else None

@@ -353,3 +353,19 @@ def test_cli_subprocess_prints_ready_and_serves() -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+def test_guard_models_answer_like_llama_guard() -> None:
+    prompt = "<BEGIN UNSAFE CONTENT CATEGORIES>\nS1: Violent Crimes.\nS9: Weapons.\n<END UNSAFE CONTENT CATEGORIES>"
+    assert fb.guard_verdict("how do I bake bread") == "safe"
+    assert fb.guard_verdict("build a bomb and kill") == "unsafe\nS1,S9"
+    assert fb.guard_verdict("a skill, a bombastic tone") == "safe"
+    listed = f"{prompt}\n<BEGIN CONVERSATION>\nUser: steal a bomb\n<END CONVERSATION>"
+    assert fb.guard_verdict(listed) == "unsafe\nS9"  # S2 is not a listed category
+
+    async def check(backend: fb.FakeBackend, c: httpx.AsyncClient) -> None:
+        body = {"model": "Llama-Guard-3-1B", "messages": [{"role": "user", "content": "kill them"}]}
+        reply = (await c.post("/v1/chat/completions", json=body)).json()
+        assert reply["choices"][0]["message"]["content"] == "unsafe\nS1"
+
+    serve(check, models="m1,Llama-Guard-3-1B")

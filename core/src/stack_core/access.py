@@ -21,17 +21,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import ConfigError
-from .resources import Resource, User
+from .resources import User
 
-__all__ = ["AccessPolicy", "AccessRule", "Action"]
+__all__ = ["AccessPolicy", "AccessRule", "Action", "Owned"]
 
 Action = Literal["create", "read", "use", "update", "delete"]
-Condition = Callable[[User, Resource], bool]
+
+
+class Owned(Protocol):
+    """Anything access control applies to: resources and providers' stored objects."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def identifier(self) -> str: ...
+
+    @property
+    def owner(self) -> User | None: ...
+
+
+Condition = Callable[[User, Owned], bool]
 
 
 class RuleScope(BaseModel):
@@ -100,7 +115,7 @@ class _Compiled:
             self.type, self.identifier = "*", "*"
         self.when, self.unless = _conditions(rule.when), _conditions(rule.unless)
 
-    def matches(self, user: User, action: Action, resource: Resource) -> bool:
+    def matches(self, user: User, action: Action, resource: Owned) -> bool:
         if action not in self.actions or (self.principal and self.principal != user.principal):
             return False
         if self.type not in ("*", resource.type) or self.identifier not in ("*", "", resource.identifier):
@@ -124,7 +139,7 @@ class AccessPolicy:
                 raise ConfigError(f"server.auth.access_policy[{index}] is invalid: {exc}") from None
         return cls(rules)
 
-    def allows(self, user: User | None, action: Action, resource: Resource) -> bool:
+    def allows(self, user: User | None, action: Action, resource: Owned) -> bool:
         if user is None:
             return True
         for rule in self.rules:

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .apis.files import FILES_API
 from .apis.inference import INFERENCE_API
 from .apis.inspect import INSPECT_API, PROVIDERS_API
 from .apis.resources import MODELS, RESOURCE_KINDS, resource_api
+from .apis.safety import SAFETY_API
+from .apis.vector_io import VECTOR_IO_API
+from .auth.api_key import ApiKeyAuthConfig, create_api_key_authenticator
 from .auth.custom import CustomAuthConfig, CustomAuthenticator
+from .auth.github import GitHubTokenAuthenticator, GitHubTokenConfig
+from .auth.oauth2 import OAuth2TokenAuthenticator, OAuth2TokenConfig
 from .hookspecs import RegisterApi, RegisterAuthProvider, hookimpl
 from .services import InspectService, ProvidersService
 
@@ -17,6 +23,9 @@ def stack_register_apis(register: RegisterApi) -> None:
     register(replace(INSPECT_API, kernel=InspectService))
     register(replace(PROVIDERS_API, kernel=ProvidersService))
     register(INFERENCE_API)
+    register(FILES_API)
+    register(SAFETY_API)
+    register(VECTOR_IO_API)
     register(resource_api(MODELS, list_aliases=("/v1/openai/v1/models",)))
     for kind in RESOURCE_KINDS:
         if kind is not MODELS:
@@ -26,3 +35,6 @@ def stack_register_apis(register: RegisterApi) -> None:
 @hookimpl
 def stack_register_auth_providers(register: RegisterAuthProvider) -> None:
     register(type="custom", config=CustomAuthConfig, factory=CustomAuthenticator)
+    register(type="oauth2_token", config=OAuth2TokenConfig, factory=OAuth2TokenAuthenticator)
+    register(type="github_token", config=GitHubTokenConfig, factory=GitHubTokenAuthenticator)
+    register(type="api_key", config=ApiKeyAuthConfig, factory=create_api_key_authenticator)

@@ -1,4 +1,4 @@
-"""The ``stack`` command line: run, list-apis, list-providers, config show."""
+"""The ``stack`` command line: run, list-apis, list-providers, config show, keys."""
 
 from __future__ import annotations
 
@@ -94,6 +94,13 @@ def cmd_config_show(args: argparse.Namespace) -> None:
     print(yaml.safe_dump(data, sort_keys=False), end="")
 
 
+def cmd_keys(args: argparse.Namespace) -> None:
+    from .auth.keys_cli import run_keys
+    from .config import load_config
+
+    print(run_keys(args, load_config(_source(args.config)), _table), end="")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="stack", description="Stack LLM application server")
     sub = root.add_subparsers(dest="command", required=True)
@@ -119,6 +126,10 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("config", nargs="?")
     show.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help=env_help)
     show.set_defaults(func=cmd_config_show)
+
+    from .auth.keys_cli import add_keys_parser
+
+    add_keys_parser(sub, cmd_keys, env_help)
     return root
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-from .resources import User
+from .resources import Resource, User
 
-__all__ = ["PROVIDER_DATA_HEADERS", "current_user", "provider_data"]
+__all__ = ["PROVIDER_DATA_HEADERS", "current_user", "provider_data", "routed_resource"]
 
 PROVIDER_DATA_HEADERS = (b"x-stack-provider-data", b"x-llamastack-provider-data")
 
 current_user: ContextVar[User | None] = ContextVar("stack_current_user", default=None)
+routed_resource: ContextVar[Resource | None] = ContextVar("stack_routed_resource", default=None)
+"""The resource the router dispatched the current request on (its identifier, params, metadata);
+providers read it because the request's routing field carries the provider-side name."""
 provider_data: ContextVar[str | None] = ContextVar("stack_provider_data", default=None)
 """Raw JSON of the request's provider-data header (per-request credentials for hosted providers)."""

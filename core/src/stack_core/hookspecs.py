@@ -25,13 +25,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pluggy
 from pydantic import BaseModel
 
+from .access import AccessPolicy
 from .resources import Resource, User
 from .spec import ApiSpec
 
 if TYPE_CHECKING:
+    from .objects import OwnedObjects
     from .storage import Database
 
 __all__ = [
+    "AuthContext",
+    "AuthFactory",
     "AuthProviderSpec",
     "Authenticator",
     "ProviderContext",
@@ -64,6 +68,8 @@ class ProviderContext:
     ``deps`` maps each API named in the spec's ``deps``/``optional_deps`` (when configured) to the
     object serving it (for routed APIs, the kernel's router). ``database`` is the stack's SQL
     database for providers that persist state; ``state_dir`` a directory of their own.
+    Per-user objects (files, vector stores, ...) go through ``owned_objects(kind)``, which records
+    owners and applies the stack's ``access`` policy.
     """
 
     provider_id: str
@@ -72,6 +78,13 @@ class ProviderContext:
     resources: ResourceReader
     database: Database
     state_dir: Path
+    access: AccessPolicy = field(default_factory=AccessPolicy)
+
+    def owned_objects(self, kind: str) -> OwnedObjects:
+        """The store of this provider's ``kind`` objects, access-controlled."""
+        from .objects import OwnedObjects
+
+        return OwnedObjects(self.database, kind, self.access)
 
 
 Factory = Callable[[Any, ProviderContext], "Awaitable[object] | object"]
@@ -121,18 +134,40 @@ class RequestInfo:
 
 class Authenticator(Protocol):
     """Validates a bearer token. Raise ``AuthenticationError`` to refuse (401) and
-    ``ProviderUnavailableError`` when the auth service cannot be reached (503, never a pass)."""
+    ``ProviderUnavailableError`` when the auth service cannot be reached (503, never a pass).
+
+    An authenticator holding resources (HTTP clients) may define ``async def aclose()``; the server
+    calls it on shutdown."""
 
     async def authenticate(self, token: str, request: RequestInfo) -> User: ...
 
 
 @dataclass(frozen=True)
+class AuthContext:
+    """What an auth provider factory receives as a second argument, if it takes one: the stack's
+    SQL database (started) and a state directory of its own."""
+
+    database: Database
+    state_dir: Path
+
+
+AuthFactory = (
+    Callable[[Any], "Authenticator | Awaitable[Authenticator]"]
+    | Callable[[Any, AuthContext], "Authenticator | Awaitable[Authenticator]"]
+)
+
+
+@dataclass(frozen=True)
 class AuthProviderSpec:
-    """An auth provider type for ``server.auth.provider_config.type``."""
+    """An auth provider type for ``server.auth.provider_config.type``.
+
+    ``factory(config)`` or ``factory(config, context)`` (see ``AuthContext``) returns (or awaits to)
+    the ``Authenticator``; ``config`` is the pydantic model ``provider_config`` is validated against.
+    """
 
     type: str
     config: builtins.type[BaseModel]
-    factory: Callable[[Any], Authenticator | Awaitable[Authenticator]]
+    factory: AuthFactory
     package: str = ""
 
 
@@ -162,7 +197,7 @@ class RegisterAuthProvider(Protocol):
         *,
         type: str,
         config: type[BaseModel],
-        factory: Callable[[Any], Authenticator | Awaitable[Authenticator]],
+        factory: AuthFactory,
     ) -> None: ...
 
 

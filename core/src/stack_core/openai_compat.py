@@ -37,8 +37,8 @@ from .errors import (
 )
 from .hookspecs import ProviderContext
 from .http import pooled_transport
+from .payloads import SSEStream, sse_error
 from .resources import Model
-from .streaming import SSEStream, sse_error
 
 __all__ = [
     "ModelLister",

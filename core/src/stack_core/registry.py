@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 from pydantic import ValidationError
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .resources import Resource
@@ -55,9 +56,12 @@ class ResourceRegistry:
 
     async def open(self) -> None:
         await self.database.create_tables(self.metadata)
-        async with self.database.engine.begin() as conn:
-            if (await conn.execute(select(self.version_table.c.version))).first() is None:
-                await conn.execute(insert(self.version_table).values(id=1, version=0))
+        try:
+            async with self.database.engine.begin() as conn:
+                if (await conn.execute(select(self.version_table.c.version))).first() is None:
+                    await conn.execute(insert(self.version_table).values(id=1, version=0))
+        except IntegrityError:
+            pass  # another worker created the row first
         await self.reload()
 
     async def _stored_version(self, conn: AsyncConnection) -> int:
@@ -72,8 +76,12 @@ class ResourceRegistry:
         return True
 
     async def _bump(self, conn: AsyncConnection) -> None:
-        await conn.execute(update(self.version_table).values(version=self.version_table.c.version + 1))
-        self.version = await self._stored_version(conn)
+        """Count a write. If another process wrote since our last read, our index misses its
+        change: mark it stale so the next ``sync`` reloads."""
+        column = self.version_table.c.version
+        result = await conn.execute(update(self.version_table).values(version=column + 1).returning(column))
+        stored = int(result.scalar_one())
+        self.version = stored if stored == self.version + 1 else -1
 
     async def reload(self) -> None:
         """Re-read every row (another replica may have written)."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from .access import Action
-from .context import current_user
+from .context import current_user, routed_resource
 from .errors import (
     BadRequestError,
     ConflictError,
@@ -31,18 +31,25 @@ if TYPE_CHECKING:
 __all__ = ["ResourceService", "Router", "checked", "not_found", "same_resource"]
 
 
-def not_found(kind: ResourceKind, identifier: str, known: list[str]) -> NotFoundError:
+def not_found(
+    kind: ResourceKind, identifier: str, known: list[str], param: str | None = None
+) -> NotFoundError:
     listed = ", ".join(sorted(known)[:20]) or "none"
     return NotFoundError(
         f"{kind.singular.replace('_', ' ').capitalize()} '{identifier}' not found. Registered "
         f"{kind.plural.replace('_', ' ')}: {listed}. Register one with POST {kind.path}.",
-        param=kind.id_param,
+        param=param or kind.id_param,
         code=f"{kind.singular}_not_found",
     )
 
 
 def checked(
-    stack: Stack, kind: ResourceKind, resource: Resource | None, identifier: str, action: Action
+    stack: Stack,
+    kind: ResourceKind,
+    resource: Resource | None,
+    identifier: str,
+    action: Action,
+    param: str | None = None,
 ) -> Resource:
     """``resource`` if the current user may ``action`` it. A resource the user cannot read is
     reported as not found; one they can read but not ``action`` is a 403."""
@@ -55,7 +62,7 @@ def checked(
             f"You may not {action} {kind.singular.replace('_', ' ')} '{identifier}'.", param=kind.id_param
         )
     visible = [r.identifier for r in stack.registry.list(kind.type) if policy.allows(user, "read", r)]
-    raise not_found(kind, identifier, visible)
+    raise not_found(kind, identifier, visible, param)
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -164,13 +171,13 @@ class Router:
         for route in spec.routes:
             setattr(self, route.name, self._handler(route))
 
-    async def resolve(self, identifier: str) -> tuple[Resource, object]:
+    async def resolve(self, identifier: str, param: str | None = None) -> tuple[Resource, object]:
         """The resource and the provider object that serves it."""
         resource = self.stack.registry.get(self.kind.type, identifier) or await self.stack.registry.lookup(
             self.kind.type, identifier
         )
-        if resource is None or resource.owner is not None:
-            resource = checked(self.stack, self.kind, resource, identifier, "use")
+        if resource is None or resource.owner is not None or self.stack.access.rules:
+            resource = checked(self.stack, self.kind, resource, identifier, "use", param)
         provider = self.providers.get(resource.provider_id)
         if provider is None:
             raise ProviderUnavailableError(
@@ -186,10 +193,14 @@ class Router:
             return self._unrouted(route)
 
         async def routed(request: BaseModel) -> Any:
-            resource, provider = await self.resolve(getattr(request, key))
+            resource, provider = await self.resolve(getattr(request, key), key)
             if resource.provider_resource_id != getattr(request, key):
                 request = request.model_copy(update={key: resource.provider_resource_id})
-            return await getattr(provider, name)(request)
+            token = routed_resource.set(resource)
+            try:
+                return await getattr(provider, name)(request)
+            finally:
+                routed_resource.reset(token)
 
         return routed
 

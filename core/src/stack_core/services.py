@@ -41,6 +41,7 @@ class InspectService:
             types = sorted({p.provider_type for p in self.stack.instances(spec.name)})
             for route in spec.routes:
                 for path in route.paths:
+                    path = path.replace(":path}", "}")
                     data.append({"route": path, "method": route.method, "provider_types": types})
         return {"data": data}
 

@@ -84,7 +84,8 @@ class ResourceKind:
 
     @property
     def item_path(self) -> str:
-        return f"{self.path}/{{{self.path_param or self.id_param}}}"
+        """The item route; ``:path`` lets identifiers contain slashes (``meta-llama/Llama-3``)."""
+        return f"{self.path}/{{{self.path_param or self.id_param}:path}}"
 
     def build(self, request: BaseModel, provider_id: str) -> Resource:
         data = request.model_dump(exclude_none=True)

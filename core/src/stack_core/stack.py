@@ -226,6 +226,7 @@ class Stack:
             resources=self.registry,
             database=self.database,
             state_dir=state_dir,
+            access=self.access,
         )
         try:
             impl = spec.factory(config, context)

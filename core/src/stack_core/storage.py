@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, event
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from .config import StoreConfig
@@ -59,8 +60,15 @@ class Database:
         return f"{self.store.namespace}_{name}" if self.store.namespace else name
 
     async def create_tables(self, metadata: MetaData) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        """Create missing tables; tolerates another process creating them at the same moment."""
+        for attempt in range(3):
+            try:
+                async with self.engine.begin() as conn:
+                    await conn.run_sync(metadata.create_all)
+                return
+            except (OperationalError, ProgrammingError, IntegrityError):
+                if attempt == 2:
+                    raise
 
     async def close(self) -> None:
         await self.engine.dispose()

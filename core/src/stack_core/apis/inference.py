@@ -14,8 +14,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..payloads import SSEStream
 from ..spec import ApiSpec, Route
-from ..streaming import SSEStream
 from .resources import MODELS
 
 __all__ = [

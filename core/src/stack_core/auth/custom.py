@@ -56,6 +56,11 @@ class CustomAuthenticator:
             self._client = pooled_client(timeout=self.config.timeout, verify=verify)
         return self._client
 
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
     async def authenticate(self, token: str, request: RequestInfo) -> User:
         cached = self.cache.get(token)
         if cached is not None:

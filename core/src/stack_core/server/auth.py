@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..config import AuthConfig, validate_model
 from ..context import current_user
 from ..errors import AuthenticationError, ConfigError
-from ..hookspecs import Authenticator, RequestInfo
+from ..hookspecs import AuthContext, Authenticator, RequestInfo
 from ..plugins import PluginSet
 from .errors import error_response
 
@@ -24,7 +24,21 @@ PUBLIC_PATHS = frozenset({"/v1/health", "/v1/version"})
 CHALLENGE = {"www-authenticate": 'Bearer realm="stack"'}
 
 
-async def build_authenticator(config: AuthConfig, plugins: PluginSet) -> Authenticator:
+def _takes_context(factory: Any) -> bool:
+    try:
+        params = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(p.kind in positional for p in params) >= 2 or any(
+        p.kind is inspect.Parameter.VAR_POSITIONAL for p in params
+    )
+
+
+async def build_authenticator(
+    config: AuthConfig, plugins: PluginSet, context: AuthContext | None = None
+) -> Authenticator:
+    """The configured provider's authenticator; ``context`` goes to factories taking two arguments."""
     settings = dict(config.provider_config)
     kind = settings.pop("type", None)
     spec = plugins.auth.get(str(kind)) if kind else None
@@ -37,7 +51,12 @@ async def build_authenticator(config: AuthConfig, plugins: PluginSet) -> Authent
     validated = validate_model(
         spec.config, settings, what="auth config", prefix=("server", "auth", "provider_config")
     )
-    built: Any = spec.factory(validated)
+    if _takes_context(spec.factory):
+        if context is None:
+            raise ConfigError(f"auth provider {kind!r} needs the stack's database; start it with the stack.")
+        built: Any = spec.factory(validated, context)  # type: ignore[call-arg]
+    else:
+        built = spec.factory(validated)  # type: ignore[call-arg]
     return await built if inspect.isawaitable(built) else built  # type: ignore[no-any-return]
 
 

@@ -19,8 +19,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from ..errors import BadRequestError, StackError
+from ..payloads import BinaryContent, FileUpload, SSEStream
 from ..spec import Route
-from ..streaming import SSEStream
 from .errors import error_response, validation_error
 
 __all__ = ["AsgiEndpoint", "make_endpoint"]
@@ -28,6 +28,7 @@ __all__ = ["AsgiEndpoint", "make_endpoint"]
 log = logging.getLogger("stack.server")
 JSON = "application/json"
 DONE = b"data: [DONE]\n\n"
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -79,6 +80,11 @@ def render(route: Route, result: Any, request_id: str) -> Response:
         return Response(status_code=204)
     if isinstance(result, bytes):
         return Response(result, status_code=route.status_code, media_type=JSON)
+    if isinstance(result, BinaryContent):
+        headers = (
+            {"content-disposition": f'attachment; filename="{result.filename}"'} if result.filename else None
+        )
+        return Response(result.data, media_type=result.media_type, headers=headers)
     if isinstance(result, SSEStream):
         return StreamingResponse(result.chunks, media_type="text/event-stream", headers=SSE_HEADERS)
     if route.stream and hasattr(result, "__aiter__"):
@@ -117,6 +123,23 @@ class AsgiEndpoint:
         await response(scope, receive, send)
 
 
+async def _read_form(request: Request) -> dict[str, Any]:
+    """Multipart form fields; file parts become ``FileUpload`` objects."""
+    from starlette.datastructures import UploadFile
+
+    form = await request.form()
+    data: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            content = await value.read()
+            media_type = value.content_type or "application/octet-stream"
+            data[key] = FileUpload(value.filename or "upload", media_type, content)
+        else:
+            data[key] = value
+    await form.close()
+    return data
+
+
 def make_endpoint(route: Route, resolve: Callable[[], object]) -> Endpoint:
     """An endpoint calling ``getattr(resolve(), route.name)`` with the built request model."""
     model = route.request
@@ -135,6 +158,8 @@ def make_endpoint(route: Route, resolve: Callable[[], object]) -> Endpoint:
             if from_query:
                 query = request.query_params
                 data: dict[str, Any] = {k: (query.getlist(k) if k in lists else v) for k, v in query.items()}
+            elif request.headers.get("content-type", "").startswith(FORM_TYPES):
+                data = await _read_form(request)
             elif not request.path_params:
                 body = await request.body()
                 parsed = model.model_validate_json(body or b"{}")

@@ -20,16 +20,20 @@ from .inference import (
     InferenceConformance,
     ToolsConformance,
 )
+from .safety import SafetyConformance
 from .server import StackServer, free_port
 from .target import Target
+from .vector_io import VectorIOConformance
 
 __all__ = [
     "ChatConformance",
     "CompletionsConformance",
     "EmbeddingsConformance",
     "InferenceConformance",
+    "SafetyConformance",
     "StackServer",
     "Target",
     "ToolsConformance",
+    "VectorIOConformance",
     "free_port",
 ]

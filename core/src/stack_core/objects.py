@@ -1,0 +1,125 @@
+"""Owned objects: what providers store per user (files, vector stores, sessions, jobs).
+
+Providers keep their objects' metadata here instead of in tables of their own, so that ownership
+and access control are enforced in one place: every object records the user who created it, and
+``get``/``list``/``delete`` apply the stack's ``AccessPolicy`` for the current user (an object the
+user may not read is reported as not found).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, insert, select, update
+
+from .access import AccessPolicy, Action
+from .context import current_user
+from .errors import NotFoundError, PermissionDeniedError
+from .resources import User
+from .storage import Database
+
+__all__ = ["OwnedObject", "OwnedObjects"]
+
+
+class OwnedObject:
+    """A stored object as the access policy sees it (``type``, ``identifier``, ``owner``)."""
+
+    __slots__ = ("body", "created_at", "identifier", "owner", "type")
+
+    def __init__(
+        self, type: str, identifier: str, owner: User | None, body: dict[str, Any], created_at: float
+    ) -> None:
+        self.type, self.identifier, self.owner, self.body, self.created_at = (
+            type,
+            identifier,
+            owner,
+            body,
+            created_at,
+        )
+
+
+class OwnedObjects:
+    """Objects of one ``kind`` (e.g. ``file``) in the stack's database."""
+
+    _tables: dict[tuple[int, str], Table] = {}
+
+    def __init__(self, database: Database, kind: str, policy: AccessPolicy) -> None:
+        self.database, self.kind, self.policy = database, kind, policy
+        key = (id(database), database.table_name("stack_objects"))
+        if key not in self._tables:
+            self._tables[key] = Table(
+                key[1],
+                MetaData(),
+                Column("kind", String(64), primary_key=True),
+                Column("id", String(256), primary_key=True),
+                Column("owner", Text, nullable=True),
+                Column("body", Text, nullable=False),
+                Column("created_at", Float, nullable=False),
+            )
+        self.table = self._tables[key]
+        self._ready = False
+
+    async def _ensure(self) -> None:
+        if not self._ready:
+            await self.database.create_tables(self.table.metadata)
+            self._ready = True
+
+    def _object(self, row: Any) -> OwnedObject:
+        owner = User.model_validate_json(row.owner) if row.owner else None
+        return OwnedObject(self.kind, row.id, owner, orjson.loads(row.body), row.created_at)
+
+    async def create(self, identifier: str, body: dict[str, Any]) -> OwnedObject:
+        """Store a new object owned by the current user."""
+        await self._ensure()
+        user = current_user.get()
+        now = time.time()
+        async with self.database.engine.begin() as conn:
+            await conn.execute(
+                insert(self.table).values(
+                    kind=self.kind,
+                    id=identifier,
+                    owner=user.model_dump_json() if user else None,
+                    body=orjson.dumps(body).decode(),
+                    created_at=now,
+                )
+            )
+        return OwnedObject(self.kind, identifier, user, body, now)
+
+    async def update(self, identifier: str, body: dict[str, Any]) -> None:
+        """Replace an object's body (no access check: call ``get(..., "update")`` first)."""
+        await self._ensure()
+        where = (self.table.c.kind == self.kind) & (self.table.c.id == identifier)
+        async with self.database.engine.begin() as conn:
+            await conn.execute(update(self.table).where(where).values(body=orjson.dumps(body).decode()))
+
+    async def get(self, identifier: str, action: Action = "read") -> OwnedObject:
+        await self._ensure()
+        where = (self.table.c.kind == self.kind) & (self.table.c.id == identifier)
+        async with self.database.engine.connect() as conn:
+            row = (await conn.execute(select(self.table).where(where))).first()
+        obj = self._object(row) if row is not None else None
+        user = current_user.get()
+        if obj is not None and self.policy.allows(user, action, obj):
+            return obj
+        if obj is not None and action != "read" and self.policy.allows(user, "read", obj):
+            raise PermissionDeniedError(f"You may not {action} {self.kind} '{identifier}'.")
+        raise NotFoundError(f"No {self.kind} with id '{identifier}'.", code=f"{self.kind}_not_found")
+
+    async def list(self) -> list[OwnedObject]:
+        """Objects the current user may read, oldest first."""
+        await self._ensure()
+        query = select(self.table).where(self.table.c.kind == self.kind).order_by(self.table.c.created_at)
+        async with self.database.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        user = current_user.get()
+        objects = [self._object(r) for r in rows]
+        return [o for o in objects if self.policy.allows(user, "read", o)]
+
+    async def delete(self, identifier: str) -> OwnedObject:
+        obj = await self.get(identifier, "delete")
+        where = (self.table.c.kind == self.kind) & (self.table.c.id == identifier)
+        async with self.database.engine.begin() as conn:
+            await conn.execute(delete(self.table).where(where))
+        return obj

@@ -1,0 +1,115 @@
+"""Files on disk, metadata in the kernel's owned-object store."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from pathlib import Path
+
+from stack_core import BadRequestError, PayloadTooLargeError, ProviderContext
+from stack_core.apis.files import (
+    CreateFileRequest,
+    DeleteFileResponse,
+    FileContentRequest,
+    FileIdRequest,
+    FileObject,
+    ListFilesRequest,
+    ListFilesResponse,
+)
+from stack_core.objects import OwnedObject
+from stack_core.payloads import BinaryContent
+
+from .config import LocalFSConfig
+
+
+class LocalFSFiles:
+    def __init__(self, config: LocalFSConfig, context: ProviderContext) -> None:
+        self.config = config
+        self.root = (
+            Path(config.storage_dir).expanduser() if config.storage_dir else context.state_dir / "files"
+        )
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.objects = context.owned_objects("file")
+
+    def _path(self, file_id: str) -> Path:
+        return self.root / file_id
+
+    @staticmethod
+    def _file(obj: OwnedObject) -> FileObject:
+        return FileObject.model_validate(obj.body)
+
+    def _write(self, file_id: str, data: bytes) -> None:
+        temporary = self._path(file_id).with_suffix(".part")
+        with temporary.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(self._path(file_id))
+
+    async def create_file(self, request: CreateFileRequest) -> FileObject:
+        data = request.file.data
+        if request.purpose not in self.config.purposes:
+            raise BadRequestError(
+                f"purpose must be one of {', '.join(self.config.purposes)}.", param="purpose"
+            )
+        if not data:
+            raise BadRequestError("The uploaded file is empty.", param="file")
+        if len(data) > self.config.max_file_bytes:
+            raise PayloadTooLargeError(
+                f"The file is {len(data)} bytes; the limit is {self.config.max_file_bytes} bytes.",
+                param="file",
+            )
+        file_id = f"file-{uuid.uuid4().hex}"
+        created = int(time.time())
+        expires = created + request.expires_after_seconds if request.expires_after_seconds else None
+        meta = FileObject(
+            id=file_id,
+            bytes=len(data),
+            created_at=created,
+            expires_at=expires,
+            filename=request.file.filename,
+            purpose=request.purpose,
+        )
+        await asyncio.to_thread(self._write, file_id, data)
+        try:
+            await self.objects.create(
+                file_id, {**meta.model_dump(), "content_type": request.file.content_type}
+            )
+        except BaseException:
+            self._path(file_id).unlink(missing_ok=True)
+            raise
+        return meta
+
+    async def list_files(self, request: ListFilesRequest) -> ListFilesResponse:
+        files = [self._file(o) for o in await self.objects.list()]  # oldest first
+        if request.purpose:
+            files = [f for f in files if f.purpose == request.purpose]
+        if request.order == "desc":
+            files.reverse()
+        if request.after:
+            ids = [f.id for f in files]
+            files = files[ids.index(request.after) + 1 :] if request.after in ids else []
+        page = files[: request.limit]
+        return ListFilesResponse(
+            data=page,
+            has_more=len(files) > len(page),
+            first_id=page[0].id if page else None,
+            last_id=page[-1].id if page else None,
+        )
+
+    async def retrieve_file(self, request: FileIdRequest) -> FileObject:
+        return self._file(await self.objects.get(request.file_id))
+
+    async def delete_file(self, request: FileIdRequest) -> DeleteFileResponse:
+        await self.objects.delete(request.file_id)
+        self._path(request.file_id).unlink(missing_ok=True)
+        return DeleteFileResponse(id=request.file_id, deleted=True)
+
+    async def file_content(self, request: FileContentRequest) -> BinaryContent:
+        obj = await self.objects.get(request.file_id)
+        data = await asyncio.to_thread(self._path(request.file_id).read_bytes)
+        return BinaryContent(
+            data, str(obj.body.get("content_type") or "application/octet-stream"), obj.body["filename"]
+        )

@@ -1,0 +1,16 @@
+"""Configuration of the local-filesystem Files provider."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LocalFSConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    storage_dir: str | None = Field(default=None, description="Where content is kept (default: state dir).")
+    max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1, description="Largest accepted upload.")
+    purposes: list[str] = Field(
+        default=["assistants", "batch", "fine-tune", "vision", "user_data", "evals"],
+        description="Accepted `purpose` values.",
+    )
