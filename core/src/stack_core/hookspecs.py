@@ -31,6 +31,7 @@ from .spec import ApiSpec
 
 if TYPE_CHECKING:
     from .objects import OwnedObjects
+    from .routing import ResourceService
     from .storage import Database
 
 __all__ = [
@@ -79,6 +80,14 @@ class ProviderContext:
     database: Database
     state_dir: Path
     access: AccessPolicy = field(default_factory=AccessPolicy)
+    registries: Callable[[str], ResourceService] | None = None
+
+    def registry(self, plural: str) -> ResourceService:
+        """The kernel's registry service for a resource kind (``"vector_dbs"``, ``"models"``), to
+        register or unregister resources as the current user would; usable once the stack runs."""
+        if self.registries is None:
+            raise RuntimeError("no registries in this context")
+        return self.registries(plural)
 
     def owned_objects(self, kind: str) -> OwnedObjects:
         """The store of this provider's ``kind`` objects, access-controlled."""

@@ -80,6 +80,13 @@ class Stack:
             return list(self._instances.get(api, []))
         return [i for group in self._instances.values() for i in group]
 
+    def registry_service(self, plural: str) -> ResourceService:
+        """The registry API service for a resource kind, e.g. ``"vector_dbs"``."""
+        service = self._impls.get(plural)
+        if not isinstance(service, ResourceService):
+            raise PluginError(f"no resource registry named {plural!r} is being served")
+        return service
+
     def providers_of(self, api: str) -> dict[str, object]:
         return {i.provider_id: i.impl for i in self._instances.get(api, [])}
 
@@ -227,6 +234,7 @@ class Stack:
             database=self.database,
             state_dir=state_dir,
             access=self.access,
+            registries=self.registry_service,
         )
         try:
             impl = spec.factory(config, context)
