@@ -18,6 +18,7 @@ from .inference import (
     CompletionsConformance,
     EmbeddingsConformance,
     InferenceConformance,
+    StructuredOutputConformance,
     ToolsConformance,
 )
 from .safety import SafetyConformance
@@ -30,6 +31,7 @@ __all__ = [
     "CompletionsConformance",
     "EmbeddingsConformance",
     "InferenceConformance",
+    "StructuredOutputConformance",
     "SafetyConformance",
     "StackServer",
     "Target",

@@ -18,6 +18,7 @@ __all__ = [
     "CompletionsConformance",
     "EmbeddingsConformance",
     "InferenceConformance",
+    "StructuredOutputConformance",
     "ToolsConformance",
 ]
 
@@ -105,6 +106,41 @@ class ChatConformance(_Base):
         assert response.status_code == 400 and "messages" in response.json()["error"]["message"]
 
 
+class StructuredOutputConformance(_Base):
+    """``response_format`` JSON modes, and ``n``/``logprobs`` passed through to the backend."""
+
+    async def test_json_object_response_format(self, client: httpx.AsyncClient, target: Target) -> None:
+        body = {
+            "model": self.chat_model(target),
+            "messages": [{"role": "user", "content": "Reply with a JSON object describing a cat."}],
+            "response_format": {"type": "json_object"},
+        }
+        reply = (await client.post("/v1/chat/completions", json=body)).json()
+        assert isinstance(orjson.loads(reply["choices"][0]["message"]["content"]), dict)
+
+    async def test_json_schema_response_format(self, client: httpx.AsyncClient, target: Target) -> None:
+        schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+        body = {
+            "model": self.chat_model(target),
+            "messages": [{"role": "user", "content": "Name a cat."}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "cat", "schema": schema}},
+        }
+        reply = (await client.post("/v1/chat/completions", json=body)).json()
+        assert "name" in orjson.loads(reply["choices"][0]["message"]["content"])
+
+    async def test_n_and_logprobs_pass_through(self, client: httpx.AsyncClient, target: Target) -> None:
+        body = {
+            "model": self.chat_model(target),
+            "messages": [{"role": "user", "content": "Say hi"}],
+            "n": 2,
+            "logprobs": True,
+            "top_logprobs": 1,
+        }
+        reply = (await client.post("/v1/chat/completions", json=body)).json()
+        assert len(reply["choices"]) == 2
+        assert reply["choices"][0]["logprobs"]["content"]
+
+
 class ToolsConformance(_Base):
     """Tool calls, plain and streamed as deltas."""
 
@@ -169,7 +205,13 @@ class EmbeddingsConformance(_Base):
         assert decoded == pytest.approx(vectors[0], abs=1e-5)
 
 
-class InferenceConformance(ChatConformance, ToolsConformance, CompletionsConformance, EmbeddingsConformance):
+class InferenceConformance(
+    ChatConformance,
+    StructuredOutputConformance,
+    ToolsConformance,
+    CompletionsConformance,
+    EmbeddingsConformance,
+):
     """Everything an OpenAI-compatible chat + embeddings provider should pass.
 
     Subclass this (or only the parts that apply: ``ChatConformance``, ``ToolsConformance``,
