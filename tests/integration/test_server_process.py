@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from backends import fake_backend, inference_config, stack_server
-from tls import self_signed
+from tls import client_certificate, self_signed
 
 from stack_core.testing import StackServer
 
@@ -90,3 +90,20 @@ def test_two_workers_share_the_registry(backend: str, tmp_path: Path) -> None:
                 seen.add(client.get(f"{server.url}/v1/models/shared").status_code)
                 seen.add(client.post(f"{server.url}/v1/chat/completions", json=chat).status_code)
         assert seen == {200}
+
+
+def test_client_certificates_are_required_with_tls_cafile(backend: str, tmp_path: Path) -> None:
+    certfile, keyfile = self_signed(tmp_path)
+    client_cert, client_key = client_certificate(tmp_path, certfile, keyfile)
+    server = {"tls_certfile": str(certfile), "tls_keyfile": str(keyfile), "tls_cafile": str(certfile)}
+    trusted = ssl.create_default_context(cafile=str(certfile))
+    with_cert = ssl.create_default_context(cafile=str(certfile))
+    with_cert.load_cert_chain(str(client_cert), str(client_key))
+    process = StackServer(
+        config_for(backend, server=server), env={"STACK_HOME": str(tmp_path)}, scheme="https"
+    )
+    process.health_context = with_cert
+    with process:
+        assert httpx.get(f"{process.url}/v1/health", verify=with_cert).json() == {"status": "OK"}
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{process.url}/v1/health", verify=trusted)

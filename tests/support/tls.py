@@ -39,3 +39,31 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
         )
     )
     return certfile, keyfile
+
+
+def client_certificate(
+    directory: Path, ca_cert: Path, ca_key: Path, name: str = "client"
+) -> tuple[Path, Path]:
+    """A client certificate signed by the CA in (ca_cert, ca_key), for mutual TLS."""
+    issuer = x509.load_pem_x509_certificate(ca_cert.read_bytes())
+    signer = serialization.load_pem_private_key(ca_key.read_bytes(), password=None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(issuer.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(signer, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    certfile, keyfile = directory / f"{name}.pem", directory / f"{name}-key.pem"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return certfile, keyfile

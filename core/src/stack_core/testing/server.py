@@ -33,6 +33,8 @@ class StackServer:
 
     ``config`` is a run-config mapping, a file path or ``None`` (assemble from installed plugins).
     The server's output goes to ``log_path``; a server that does not come up raises with its log.
+    ``health_context`` is the TLS context used to poll ``/v1/health`` (set a client certificate on it
+    for mutual TLS).
     """
 
     def __init__(
@@ -59,9 +61,9 @@ class StackServer:
         self.env = {**os.environ, **(env or {})}
         self.args, self.python, self.startup_timeout = args, python, startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
-        self._insecure = ssl.create_default_context()
-        self._insecure.check_hostname = False
-        self._insecure.verify_mode = ssl.CERT_NONE
+        self.health_context = ssl.create_default_context()
+        self.health_context.check_hostname = False
+        self.health_context.verify_mode = ssl.CERT_NONE
 
     def command(self) -> list[str]:
         config = [str(self.config_path)] if self.config_path else []
@@ -77,7 +79,10 @@ class StackServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"stack run exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/v1/health", timeout=1.0, verify=self._insecure).status_code < 500:
+                if (
+                    httpx.get(f"{self.url}/v1/health", timeout=1.0, verify=self.health_context).status_code
+                    < 500
+                ):
                     return self
             except httpx.HTTPError:
                 time.sleep(0.05)
