@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from stack_core import RegisterProvider, hookimpl
+from stack_core import ProviderContext, RegisterProvider, hookimpl
 
-from .adapter import create_provider
 from .config import LlamaGuardConfig
+
+
+def create(config: LlamaGuardConfig, context: ProviderContext) -> object:
+    """Imports the adapter (and its dependencies) only when this provider is configured."""
+    from .adapter import create_provider
+
+    return create_provider(config, context)
 
 
 @hookimpl
@@ -14,7 +20,7 @@ def stack_register_providers(register: RegisterProvider) -> None:
         api="safety",
         provider_type="inline::llama-guard",
         config=LlamaGuardConfig,
-        factory=create_provider,
+        factory=create,
         deps=("inference",),
         description="Llama Guard shields over a registered Llama Guard model (Inference API).",
     )

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from stack_core import RegisterProvider, hookimpl
+from stack_core import ProviderContext, RegisterProvider, hookimpl
 
-from .adapter import create_provider
 from .config import RegexShieldConfig
+
+
+def create(config: RegexShieldConfig, context: ProviderContext) -> object:
+    """Imports the adapter (and its dependencies) only when this provider is configured."""
+    from .adapter import create_provider
+
+    return create_provider(config, context)
 
 
 @hookimpl
@@ -14,6 +20,6 @@ def stack_register_providers(register: RegisterProvider) -> None:
         api="safety",
         provider_type="inline::regex",
         config=RegexShieldConfig,
-        factory=create_provider,
+        factory=create,
         description="Offline regex / keyword / PII shields; serves the regex-guard shield by default.",
     )
