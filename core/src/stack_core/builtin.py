@@ -10,11 +10,8 @@ from .apis.inspect import INSPECT_API, PROVIDERS_API
 from .apis.resources import MODELS, RESOURCE_KINDS, resource_api
 from .apis.safety import SAFETY_API
 from .apis.vector_io import VECTOR_IO_API
-from .auth.api_key import ApiKeyAuthConfig, create_api_key_authenticator
-from .auth.custom import CustomAuthConfig, CustomAuthenticator
-from .auth.github import GitHubTokenAuthenticator, GitHubTokenConfig
-from .auth.oauth2 import OAuth2TokenAuthenticator, OAuth2TokenConfig
-from .hookspecs import RegisterApi, RegisterAuthProvider, hookimpl
+from .auth.configs import ApiKeyAuthConfig, CustomAuthConfig, GitHubTokenConfig, OAuth2TokenConfig
+from .hookspecs import AuthContext, Authenticator, RegisterApi, RegisterAuthProvider, hookimpl
 from .services import InspectService, ProvidersService
 
 
@@ -34,7 +31,34 @@ def stack_register_apis(register: RegisterApi) -> None:
 
 @hookimpl
 def stack_register_auth_providers(register: RegisterAuthProvider) -> None:
-    register(type="custom", config=CustomAuthConfig, factory=CustomAuthenticator)
-    register(type="oauth2_token", config=OAuth2TokenConfig, factory=OAuth2TokenAuthenticator)
-    register(type="github_token", config=GitHubTokenConfig, factory=GitHubTokenAuthenticator)
-    register(type="api_key", config=ApiKeyAuthConfig, factory=create_api_key_authenticator)
+    register(type="custom", config=CustomAuthConfig, factory=_custom)
+    register(type="oauth2_token", config=OAuth2TokenConfig, factory=_oauth2)
+    register(type="github_token", config=GitHubTokenConfig, factory=_github)
+    register(type="api_key", config=ApiKeyAuthConfig, factory=_api_key)
+
+
+# Authenticators import their HTTP/JWT/crypto dependencies only when configured.
+
+
+def _custom(config: CustomAuthConfig) -> Authenticator:
+    from .auth.custom import CustomAuthenticator
+
+    return CustomAuthenticator(config)
+
+
+def _oauth2(config: OAuth2TokenConfig) -> Authenticator:
+    from .auth.oauth2 import OAuth2TokenAuthenticator
+
+    return OAuth2TokenAuthenticator(config)
+
+
+def _github(config: GitHubTokenConfig) -> Authenticator:
+    from .auth.github import GitHubTokenAuthenticator
+
+    return GitHubTokenAuthenticator(config)
+
+
+async def _api_key(config: ApiKeyAuthConfig, context: AuthContext) -> Authenticator:
+    from .auth.api_key import create_api_key_authenticator
+
+    return await create_api_key_authenticator(config, context)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hmac
 import logging
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import ProviderUnavailableError
@@ -19,33 +18,12 @@ from ..hookspecs import AuthContext, RequestInfo
 from ..resources import User
 from .cache import TokenCache
 from .common import invalid_token
+from .configs import ApiKeyAuthConfig, ApiKeyEntry
 from .keystore import KeyStore, hash_key
 
 __all__ = ["ApiKeyAuthConfig", "ApiKeyAuthenticator", "ApiKeyEntry", "create_api_key_authenticator"]
 
 log = logging.getLogger("stack.auth")
-
-
-class ApiKeyEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    key_hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$", description="`sha256:` + hex SHA-256 of the key.")
-    principal: str = Field(description="Who requests with this key act as.")
-    attributes: dict[str, list[str]] = Field(
-        default_factory=dict, description="Access attributes (roles, teams, projects, namespaces)."
-    )
-
-
-class ApiKeyAuthConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    keys: list[ApiKeyEntry] = Field(default_factory=list, description="Keys held in the config, hashed.")
-    database: bool = Field(
-        default=True, description="Also accept the keys `stack keys` manages in the stack's SQL database."
-    )
-    cache_ttl: float = Field(
-        default=0.0, description="Seconds a database key stays trusted after a lookup (revocation delay)."
-    )
 
 
 class ApiKeyAuthenticator:

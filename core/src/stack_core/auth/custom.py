@@ -10,27 +10,17 @@ from __future__ import annotations
 
 import httpx
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import AuthenticationError, ProviderUnavailableError
 from ..hookspecs import RequestInfo
 from ..http import pooled_client
 from ..resources import User
 from .cache import TokenCache, token_hash
+from .configs import CustomAuthConfig
 
 __all__ = ["CustomAuthConfig", "CustomAuthenticator"]
 
 FORWARDED_HEADERS = ("content-type", "user-agent", "x-request-id", "x-forwarded-for")
-
-
-class CustomAuthConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    endpoint: str = Field(description="URL that validates tokens.")
-    timeout: float = Field(default=5.0, description="Seconds to wait for the endpoint.")
-    cache_ttl: float = Field(default=60.0, description="Seconds a validated token is trusted (0: never).")
-    verify_tls: bool = True
-    tls_cafile: str | None = None
 
 
 def _attributes(raw: object) -> dict[str, list[str]]:

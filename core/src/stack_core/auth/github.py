@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ProviderUnavailableError
 from ..hookspecs import RequestInfo
@@ -20,25 +19,9 @@ from ..http import pooled_client
 from ..resources import User
 from .cache import TokenCache
 from .common import attributes_from_claims, invalid_token, tls_verify
+from .configs import GitHubTokenConfig
 
 __all__ = ["GitHubTokenAuthenticator", "GitHubTokenConfig"]
-
-
-class GitHubTokenConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    github_api_base_url: str = Field(
-        default="https://api.github.com",
-        description="GitHub API root (GitHub Enterprise: https://HOST/api/v3).",
-    )
-    claims_mapping: dict[str, str] = Field(
-        default_factory=lambda: {"login": "roles", "orgs": "teams"},
-        description="GitHub user field (or `orgs`) → access attribute.",
-    )
-    cache_ttl: float = Field(default=300.0, description="Seconds a validated token is trusted (0: never).")
-    timeout: float = Field(default=5.0, description="Seconds to wait for the GitHub API.")
-    verify_tls: bool = True
-    tls_cafile: str | None = None
 
 
 class GitHubTokenAuthenticator:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import httpx
 import orjson
 from jwt import PyJWK, PyJWTError
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ..errors import ProviderUnavailableError
 from .common import invalid_token
+from .configs import JwksConfig
 
 __all__ = ["ALLOWED_ALGORITHMS", "JwksConfig", "JwksKeys", "SigningKey"]
 
@@ -29,21 +29,6 @@ log = logging.getLogger("stack.auth")
 ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "PS256")
 _KEY_TYPE = {"RS": "RSA", "PS": "RSA", "ES": "EC"}
 _CURVE = {"ES256": "P-256", "ES384": "P-384"}
-
-
-class JwksConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    uri: str = Field(description="URL of the JSON Web Key Set holding the token signing keys.")
-    token: SecretStr | None = Field(
-        default=None, description="Bearer token sent to the JWKS endpoint (e.g. a service-account token)."
-    )
-    key_recheck_period: float = Field(
-        default=3600, description="Seconds after which the keys are fetched again."
-    )
-    min_refetch_interval: float = Field(
-        default=10, description="Least seconds between fetches caused by a token with an unknown kid."
-    )
 
 
 @dataclass(frozen=True)

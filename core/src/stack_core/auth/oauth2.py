@@ -20,15 +20,15 @@ from urllib.parse import quote
 import httpx
 import jwt
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from ..errors import ProviderUnavailableError
 from ..hookspecs import RequestInfo
 from ..http import pooled_client
 from ..resources import User
 from .cache import TokenCache
-from .common import DEFAULT_CLAIMS_MAPPING, attributes_from_claims, invalid_token, tls_verify
-from .jwks import ALLOWED_ALGORITHMS, JwksConfig, JwksKeys
+from .common import attributes_from_claims, invalid_token, tls_verify
+from .configs import IntrospectionConfig, OAuth2TokenConfig
+from .jwks import ALLOWED_ALGORITHMS, JwksKeys
 
 __all__ = ["IntrospectionConfig", "OAuth2TokenAuthenticator", "OAuth2TokenConfig"]
 
@@ -42,45 +42,6 @@ _REASONS: list[tuple[type[jwt.PyJWTError], str]] = [
     (jwt.InvalidSignatureError, "Token signature is invalid."),
     (jwt.MissingRequiredClaimError, "Token lacks a required claim."),
 ]
-
-
-class IntrospectionConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    url: str = Field(description="RFC 7662 token introspection endpoint.")
-    client_id: str = Field(description="Client id this server authenticates to the endpoint with.")
-    client_secret: SecretStr = Field(description="Client secret for the endpoint.")
-    send_secret_in_body: bool = Field(
-        default=False, description="Send client_id/client_secret as form fields instead of HTTP Basic."
-    )
-
-
-class OAuth2TokenConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    jwks: JwksConfig | None = Field(default=None, description="Verify tokens as JWTs with these keys.")
-    introspection: IntrospectionConfig | None = Field(
-        default=None, description="Or ask this RFC 7662 endpoint about each token."
-    )
-    issuer: str | None = Field(default=None, description="Required `iss` (not checked when unset).")
-    audience: str | list[str] | None = Field(
-        default=None, description="Accepted `aud` value(s) (not checked when unset)."
-    )
-    claims_mapping: dict[str, str] = Field(
-        default_factory=lambda: dict(DEFAULT_CLAIMS_MAPPING),
-        description="Token claim → access attribute (roles, teams, projects, namespaces).",
-    )
-    verify_tls: bool = Field(default=True, description="Verify the endpoints' TLS certificates.")
-    tls_cafile: str | None = Field(default=None, description="CA bundle for the endpoints' certificates.")
-    leeway: float = Field(default=30, description="Seconds of clock skew allowed on exp/nbf/iat.")
-    timeout: float = Field(default=5.0, description="Seconds to wait for the JWKS/introspection endpoint.")
-    cache_ttl: float = Field(default=60.0, description="Seconds an active introspection answer is trusted.")
-
-    @model_validator(mode="after")
-    def _one_method(self) -> OAuth2TokenConfig:
-        if (self.jwks is None) == (self.introspection is None):
-            raise ValueError("set exactly one of `jwks` or `introspection`")
-        return self
 
 
 def _reason(exc: jwt.PyJWTError) -> str:
