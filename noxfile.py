@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import nox
@@ -11,7 +12,11 @@ PLUGINS = sorted(p.name for p in (ROOT / "plugins").glob("*") if (p / "pyproject
 
 # Plugins whose tests also need other plugins (e.g. a remote inference adapter in front of the fake
 # backend, or local embeddings for RAG tests).
-COMPANIONS: dict[str, tuple[str, ...]] = {"llama-guard": ("vllm",)}
+COMPANIONS: dict[str, tuple[str, ...]] = {
+    "llama-guard": ("vllm",),
+    **{vector: ("sentence-transformers",) for vector in ("chromadb", "faiss", "pgvector", "qdrant")},
+    "vector-stores": ("sentence-transformers", "faiss", "localfs"),
+}
 
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["lint", "typecheck", "tests"]
@@ -19,10 +24,19 @@ nox.options.error_on_missing_interpreters = True
 
 
 def install_stack(session: nox.Session, *plugins: str, extras: str = "test") -> None:
-    """stack-core (editable, with extras) and the named plugin packages."""
+    """stack-core (editable, with extras) and the named plugin packages (with their own ``test``
+    extra when installing for tests, e.g. pgvector's embedded Postgres server)."""
     session.install(
-        "-e", f"core[{extras}]" if extras else "core", *(a for p in plugins for a in ("-e", f"plugins/{p}"))
+        "-e",
+        f"core[{extras}]" if extras else "core",
+        *(a for p in plugins for a in ("-e", plugin_path(p, extras))),
     )
+
+
+def plugin_path(name: str, extras: str) -> str:
+    declared = tomllib.loads((ROOT / "plugins" / name / "pyproject.toml").read_text())["project"]
+    wanted = extras == "test" and "test" in declared.get("optional-dependencies", {})
+    return f"plugins/{name}[test]" if wanted else f"plugins/{name}"
 
 
 @nox.session
@@ -79,5 +93,5 @@ def bench(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench_vector(session: nox.Session) -> None:
     """Vector providers through Stack vs their libraries, 10k and 100k chunks (tests/benchmarks/bench_vector.py)."""
-    install_stack(session, "faiss", "chromadb", "qdrant", "pgvector[test]", "vllm")
+    install_stack(session, "faiss", "chromadb", "qdrant", "pgvector", "vllm")
     session.run("python", "tests/benchmarks/bench_vector.py", *session.posargs)

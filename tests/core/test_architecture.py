@@ -92,3 +92,30 @@ def test_every_hook_is_typed_documented_and_tested() -> None:
 def test_public_surface_is_explicit() -> None:
     for name in stack_core.__all__:
         assert getattr(stack_core, name) is not None
+
+
+HEAVY = (
+    "numpy",
+    "torch",
+    "sentence_transformers",
+    "chromadb",
+    "qdrant_client",
+    "faiss",
+    "pypdf",
+    "jwt",
+    "asyncpg",
+)
+
+
+def test_plugin_discovery_imports_no_heavy_dependency() -> None:
+    """Installed plugins are all imported at start-up: their hooks must not pull in ML or DB
+    libraries (adapters load those when a provider is actually configured)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from stack_core.plugins import load_plugins; p = load_plugins(); "
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules)); print(p.failures)"
+    )
+    loaded, failures = subprocess.check_output([sys.executable, "-c", code], text=True).splitlines()
+    assert (loaded, failures) == ("[]", "[]")

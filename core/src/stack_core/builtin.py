@@ -10,6 +10,7 @@ from .apis.inspect import INSPECT_API, PROVIDERS_API
 from .apis.resources import MODELS, RESOURCE_KINDS, resource_api
 from .apis.safety import SAFETY_API
 from .apis.vector_io import VECTOR_IO_API
+from .apis.vector_stores import VECTOR_STORES_API
 from .auth.configs import ApiKeyAuthConfig, CustomAuthConfig, GitHubTokenConfig, OAuth2TokenConfig
 from .hookspecs import AuthContext, Authenticator, RegisterApi, RegisterAuthProvider, hookimpl
 from .services import InspectService, ProvidersService
@@ -23,6 +24,7 @@ def stack_register_apis(register: RegisterApi) -> None:
     register(FILES_API)
     register(SAFETY_API)
     register(VECTOR_IO_API)
+    register(VECTOR_STORES_API)
     register(resource_api(MODELS, list_aliases=("/v1/openai/v1/models",)))
     for kind in RESOURCE_KINDS:
         if kind is not MODELS:

@@ -107,10 +107,14 @@ class OwnedObjects:
             raise PermissionDeniedError(f"You may not {action} {self.kind} '{identifier}'.")
         raise NotFoundError(f"No {self.kind} with id '{identifier}'.", code=f"{self.kind}_not_found")
 
-    async def list(self) -> list[OwnedObject]:
-        """Objects the current user may read, oldest first."""
+    async def list(self, prefix: str | None = None) -> list[OwnedObject]:
+        """Objects the current user may read, oldest first; only ids starting with ``prefix`` if
+        given (e.g. ``"vs_1/"`` for the files of one vector store)."""
         await self._ensure()
-        query = select(self.table).where(self.table.c.kind == self.kind).order_by(self.table.c.created_at)
+        where = self.table.c.kind == self.kind
+        if prefix:
+            where = where & self.table.c.id.startswith(prefix, autoescape=True)
+        query = select(self.table).where(where).order_by(self.table.c.created_at)
         async with self.database.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         user = current_user.get()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
 from .errors import StackError
 
-__all__ = ["BinaryContent", "FileUpload", "SSEStream", "sse_error"]
+__all__ = ["BinaryContent", "FileUpload", "SSEStream", "content_text", "sse_error"]
 
 
 class SSEStream:
@@ -46,3 +47,16 @@ class FileUpload:
     filename: str
     content_type: str
     data: bytes
+
+
+def content_text(content: Any) -> str:
+    """The text of message or chunk content: a string, a text part, or a list of parts (OpenAI's
+    ``{"type": "text", "text": ...}`` or the 0.2 line's interleaved content); images are skipped."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        text = content.get("text")
+        return text if isinstance(text, str) and content.get("type", "text") == "text" else ""
+    if isinstance(content, list):
+        return "\n".join(t for t in (content_text(part) for part in content) if t)
+    return ""

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..context import routed_resource
+from ..payloads import content_text
 from ..spec import ApiSpec, Route
 from .resources import SHIELDS
 
@@ -144,19 +145,6 @@ class SafetyProvider(Protocol):
     async def run_moderation(self, request: ModerationRequest) -> ModerationResponse:
         """Classify each input (``request.texts()``): one result per text, in order."""
         ...
-
-
-def content_text(content: Any) -> str:
-    """The text of a message's content: a string, a text part, or a list of parts (OpenAI's
-    ``{"type": "text", "text": ...}`` or the 0.2 line's interleaved content); images are skipped."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, dict):
-        text = content.get("text")
-        return text if isinstance(text, str) else ""
-    if isinstance(content, list):
-        return "\n".join(t for t in (content_text(part) for part in content) if t)
-    return ""
 
 
 def moderation_result(

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from ..errors import BadRequestError, NotFoundError, ProviderError, StackError
 from ..hookspecs import ProviderContext
+from ..payloads import content_text
 from ..resources import Model, VectorDB
 from .inference import EmbeddingsRequest
 from .vector_index import IndexedChunk, VectorHit, VectorIndex, fuse_rrf, fuse_weighted, keyword_terms
@@ -30,7 +31,6 @@ from .vector_io import (
     Chunk,
     DeleteChunksRequest,
     InsertChunksRequest,
-    InterleavedContent,
     QueryChunksRequest,
     QueryChunksResponse,
 )
@@ -39,15 +39,6 @@ __all__ = ["VectorIOAdapter", "derive_chunk_id"]
 
 T = TypeVar("T")
 _IDS = uuid.UUID("6b1d2c4e-93a8-4b8e-9a4f-2f5c7d0e1a33")
-
-
-def _content_text(content: InterleavedContent) -> str:
-    """The text of interleaved content (image items contribute nothing)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, dict):
-        return str(content.get("text") or "") if content.get("type", "text") == "text" else ""
-    return "\n".join(t for t in (_content_text(item) for item in content) if t)
 
 
 def derive_chunk_id(chunk: Chunk, text: str) -> str:
@@ -134,7 +125,7 @@ class VectorIOAdapter:
 
     async def insert_chunks(self, request: InsertChunksRequest) -> None:
         db = await self._open(request.vector_db_id)
-        texts = [_content_text(c.content) for c in request.chunks]
+        texts = [content_text(c.content) for c in request.chunks]
         missing = []
         for i, chunk in enumerate(request.chunks):
             if chunk.embedding is not None:
@@ -163,7 +154,7 @@ class VectorIOAdapter:
     async def query_chunks(self, request: QueryChunksRequest) -> QueryChunksResponse:
         db = await self._open(request.vector_db_id)
         params = request.params
-        text = _content_text(request.query) if request.query is not None else ""
+        text = content_text(request.query) if request.query is not None else ""
         if params.mode != "vector" and not keyword_terms(text):
             raise BadRequestError(f"{params.mode} mode needs a query with words in it.", param="query")
         vector: list[float] | None = None

@@ -1,0 +1,100 @@
+"""Text extraction from uploaded files: plain text (any UTF-8 text), Markdown and PDF (pypdf).
+
+``extract_text`` returns the document's text as parts (one per PDF page, one otherwise) or raises
+``ExtractionError`` with the OpenAI ``last_error`` code: ``unsupported_file`` for a type it cannot
+read (images, archives, other binaries), ``invalid_file`` for a damaged file or one with no text.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import PurePath
+from typing import Literal
+
+__all__ = ["ExtractionError", "extract_text", "markdown_to_text"]
+
+SUPPORTED = "plain text, Markdown and PDF"
+_MAGIC = {
+    b"\x89PNG": "PNG image",
+    b"\xff\xd8\xff": "JPEG image",
+    b"GIF8": "GIF image",
+    b"RIFF": "RIFF media file",
+    b"PK\x03\x04": "ZIP archive (docx, xlsx, ...)",
+    b"\x1f\x8b": "gzip archive",
+    b"\xd0\xcf\x11\xe0": "legacy Office document",
+    b"\x7fELF": "executable",
+}
+_MARKDOWN = {".md", ".markdown", ".mdown", ".mkd"}
+
+
+class ExtractionError(Exception):
+    def __init__(self, code: Literal["unsupported_file", "invalid_file"], message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def extract_text(data: bytes, filename: str, media_type: str = "") -> list[str]:
+    """The text of a file, as parts; see the module docstring for the errors."""
+    suffix = PurePath(filename).suffix.lower()
+    if data.startswith(b"%PDF-") or suffix == ".pdf" or media_type == "application/pdf":
+        parts = _pdf(data, filename)
+    else:
+        for magic, what in _MAGIC.items():
+            if data.startswith(magic):
+                raise ExtractionError(
+                    "unsupported_file", f"'{filename}' is a {what}; supported types: {SUPPORTED}."
+                )
+        text = _decode(data, filename)
+        parts = [markdown_to_text(text) if suffix in _MARKDOWN or "markdown" in media_type else text]
+    if not any(p.strip() for p in parts):
+        raise ExtractionError("invalid_file", f"No text could be extracted from '{filename}'.")
+    return parts
+
+
+def _decode(data: bytes, filename: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    controls = sum(1 for b in data if b < 32 and b not in (9, 10, 12, 13))
+    if b"\x00" in data or controls > len(data) // 100:
+        raise ExtractionError(
+            "unsupported_file", f"'{filename}' is a binary file; supported types: {SUPPORTED}."
+        )
+    return data.decode("latin-1")
+
+
+def _pdf(data: bytes, filename: str) -> list[str]:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise ExtractionError("invalid_file", f"'{filename}' is an encrypted PDF.")
+        return [page.extract_text() or "" for page in reader.pages]
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise ExtractionError("invalid_file", f"'{filename}' is not a readable PDF: {exc}") from None
+
+
+_FENCE = re.compile(r"^\s*(```|~~~).*$", re.MULTILINE)
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
+_EMPHASIS = re.compile(r"(\*\*|__|`)")
+_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+
+
+def markdown_to_text(text: str) -> str:
+    """Markdown without its markup (fences, links' targets, heading marks, emphasis, HTML tags)."""
+    for pattern, replacement in (
+        (_FENCE, ""),
+        (_IMAGE, r"\1"),
+        (_LINK, r"\1"),
+        (_HEADING, ""),
+        (_EMPHASIS, ""),
+        (_TAG, ""),
+    ):
+        text = pattern.sub(replacement, text)
+    return text
