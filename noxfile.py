@@ -85,9 +85,12 @@ def serve(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Gateway benchmark vs the fake backend (see tests/benchmarks/bench.py); `-- --duration 8`."""
+    """Gateway benchmark vs the fake backend (tests/benchmarks/bench.py; `-- --duration 8`), then the
+    vector scenarios per provider (tests/benchmarks/bench_vector.py). Tables on stdout, JSON under
+    bench-results/."""
     install_stack(session, *[p for p in PLUGINS if p != "sentence-transformers"])
     session.run("python", "tests/benchmarks/bench.py", *session.posargs)
+    session.run("python", "tests/benchmarks/bench_vector.py")
 
 
 @nox.session(default=False)

@@ -112,3 +112,26 @@ async def test_policy_rules_apply_to_routes(serve: Any) -> None:
         denied = await client.delete("/v1/voices/team", headers=as_("tc"))
         assert denied.status_code == 403 and denied.json()["error"]["type"] == "permission_error"
         assert (await client.delete("/v1/voices/team", headers=as_("ta"))).status_code == 204
+
+
+async def test_route_level_rules(serve: Any) -> None:
+    config = secured()
+    config["server"]["auth"]["provider_config"]["attributes"]["alice"] = {"roles": ["admin"]}
+    config["server"]["auth"]["access_policy"] = [
+        {
+            "permit": {"actions": ["use"], "resource": "route::/v1/providers*"},
+            "when": "user with admin in roles",
+        },
+        {"forbid": {"actions": ["use"], "resource": "route::/v1/providers*"}},
+    ]
+    async with serve(config) as client:
+        assert (await client.get("/v1/providers", headers=as_("ta"))).status_code == 200
+        denied = await client.get("/v1/providers/echo-a", headers=as_("tb"))
+        assert denied.status_code == 403 and "/v1/providers/echo-a" in denied.json()["error"]["message"]
+        assert (await client.get("/v1/voices", headers=as_("tb"))).status_code == 200
+
+
+def test_route_rules_do_not_make_resource_rules_deny_by_default() -> None:
+    policy = AccessPolicy.from_config([{"forbid": {"actions": ["use"], "resource": "route::/v1/secret"}}])
+    assert policy.allows(BOB, "read", model(None)) and not policy.allows_route(BOB, "/v1/secret")
+    assert policy.allows_route(BOB, "/v1/models")

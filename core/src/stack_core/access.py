@@ -12,6 +12,10 @@ evaluated in order and the first that matches decides; if none matches, access i
     - permit: {actions: [read, use]}
       when: user in owners teams
 
+Rules whose resource is ``route::<glob>`` guard HTTP routes instead (any action; a route no such
+rule matches stays open): ``{forbid: {actions: [use], resource: "route::/v1/providers*"}, unless:
+"user with admin in roles"}``.
+
 Conditions: ``user is owner``, ``user is not owner``, ``user in owners <attr>``,
 ``user not in owners <attr>``, ``user with <value> in <attr>``, ``resource is unowned``.
 Every check in the kernel goes through ``AccessPolicy.allows`` — one place, not per route.
@@ -19,6 +23,7 @@ Every check in the kernel goes through ``AccessPolicy.allows`` — one place, no
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Callable, Iterable
 from typing import Literal, Protocol
@@ -122,12 +127,30 @@ class _Compiled:
             return False
         return all(c(user, resource) for c in self.when) and not any(c(user, resource) for c in self.unless)
 
+    def matches_route(self, user: User, route: _Route) -> bool:
+        if self.principal and self.principal != user.principal:
+            return False
+        if not fnmatch.fnmatchcase(route.identifier, self.identifier or "*"):
+            return False
+        return all(c(user, route) for c in self.when) and not any(c(user, route) for c in self.unless)
+
+
+class _Route:
+    __slots__ = ("identifier",)
+    type = "route"
+    owner = None
+
+    def __init__(self, path: str) -> None:
+        self.identifier = path
+
 
 class AccessPolicy:
     """Decides access to resources (and any stored object carrying an ``owner``)."""
 
     def __init__(self, rules: Iterable[AccessRule] = ()) -> None:
-        self.rules = [_Compiled(r) for r in rules]
+        compiled = [_Compiled(r) for r in rules]
+        self.rules = [r for r in compiled if r.type != "route"]
+        self.route_rules = [r for r in compiled if r.type == "route"]
 
     @classmethod
     def from_config(cls, raw: list[dict[str, object]]) -> AccessPolicy:
@@ -149,3 +172,12 @@ class AccessPolicy:
             return False
         owner = resource.owner
         return owner is None or owner.principal == user.principal or _shared(user, owner)
+
+    def allows_route(self, user: User, path: str) -> bool:
+        """Route-level rules (``resource: "route::/v1/providers*"``, a glob): the first matching
+        rule decides; a route no rule matches is allowed."""
+        route = _Route(path)
+        for rule in self.route_rules:
+            if rule.matches_route(user, route):
+                return rule.permit
+        return True

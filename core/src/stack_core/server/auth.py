@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..config import AuthConfig, validate_model
 from ..context import current_user
-from ..errors import AuthenticationError, ConfigError
+from ..errors import AuthenticationError, ConfigError, PermissionDeniedError
 from ..hookspecs import AuthContext, Authenticator, RequestInfo
 from ..plugins import PluginSet
 from .errors import error_response
@@ -103,6 +103,11 @@ class AuthMiddleware:
             await error_response(exc, scope["state"].get("request_id", ""))(scope, receive, send)
             return
         scope["state"]["user"] = user
+        policy = self.holder.stack.access
+        if policy.route_rules and not policy.allows_route(user, info.path):
+            denied = PermissionDeniedError(f"You may not call {info.path}.")
+            await error_response(denied, scope["state"].get("request_id", ""))(scope, receive, send)
+            return
         reset = current_user.set(user)
         try:
             await self.app(scope, receive, send)
