@@ -140,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not os.environ.get("STACK_ACCESS_LOG"):
         logging.getLogger("stack.access").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for noisy in ("httpx", "faiss.loader", "chromadb.telemetry"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     _apply_env(getattr(args, "env", []))
     try:
         args.func(args)
