@@ -160,3 +160,15 @@ def test_provider_recovers_when_its_backend_comes_back(tmp_path: Path) -> None:
             assert wait_for(lambda: "extra" in httpx.get(f"{server.url}/v1/models").text)
             health = httpx.get(f"{server.url}/v1/providers/late").json()["health"]
             assert health["status"] == "OK"
+
+
+def test_slow_backend_times_out_with_504(tmp_path: Path) -> None:
+    with fake_backend(models="slow") as url:
+        config = inference_config(
+            ("v", "remote::vllm", {"url": f"{url}/v1", "timeout": 0.3, "max_retries": 0})
+        )
+        with stack_server(config, tmp_path) as server:
+            httpx.post(f"{url}/__control", json={"latency_ms": 1500})
+            body = {"model": "slow", "messages": [{"role": "user", "content": "x"}]}
+            reply = httpx.post(f"{server.url}/v1/chat/completions", json=body, timeout=10)
+    assert reply.status_code == 504 and reply.json()["error"]["provider_id"] == "v"
