@@ -15,7 +15,7 @@ PLUGINS = sorted(p.name for p in (ROOT / "plugins").glob("*") if (p / "pyproject
 COMPANIONS: dict[str, tuple[str, ...]] = {
     "llama-guard": ("vllm",),
     **{vector: ("sentence-transformers",) for vector in ("chromadb", "faiss", "pgvector", "qdrant")},
-    "vector-stores": ("sentence-transformers", "faiss", "localfs"),
+    "vector-stores": ("sentence-transformers", "faiss", "localfs", "vllm"),
 }
 
 nox.options.default_venv_backend = "venv"

@@ -107,9 +107,9 @@ class OwnedObjects:
             raise PermissionDeniedError(f"You may not {action} {self.kind} '{identifier}'.")
         raise NotFoundError(f"No {self.kind} with id '{identifier}'.", code=f"{self.kind}_not_found")
 
-    async def list(self, prefix: str | None = None) -> list[OwnedObject]:
-        """Objects the current user may read, oldest first; only ids starting with ``prefix`` if
-        given (e.g. ``"vs_1/"`` for the files of one vector store)."""
+    async def everyone(self, prefix: str | None = None) -> list[OwnedObject]:
+        """Every object of this kind, whoever owns it, oldest first: for a provider's own background
+        work (resuming what a crash interrupted, expiry), never to answer a request."""
         await self._ensure()
         where = self.table.c.kind == self.kind
         if prefix:
@@ -117,9 +117,13 @@ class OwnedObjects:
         query = select(self.table).where(where).order_by(self.table.c.created_at)
         async with self.database.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
+        return [self._object(r) for r in rows]
+
+    async def list(self, prefix: str | None = None) -> list[OwnedObject]:
+        """Objects the current user may read, oldest first; only ids starting with ``prefix`` if
+        given (e.g. ``"vs_1/"`` for the files of one vector store)."""
         user = current_user.get()
-        objects = [self._object(r) for r in rows]
-        return [o for o in objects if self.policy.allows(user, "read", o)]
+        return [o for o in await self.everyone(prefix) if self.policy.allows(user, "read", o)]
 
     async def delete(self, identifier: str) -> OwnedObject:
         obj = await self.get(identifier, "delete")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,28 @@ async def test_a_completed_run_records_its_chunks(records: Records) -> None:
     assert stored["status"] == "completed" and stored["chunk_count"] == len(expected) > 1
     assert vector_io.inserted == [chunk_id("vs_1", "file-1", i) for i in range(len(expected))]
     assert vector_io.deleted == [] and ingestor.tasks == {}
+
+
+async def test_a_stopping_server_hands_its_runs_over_for_resumption(records: Records) -> None:
+    vector_io = VectorIO(block_on=2)
+    ingestor = await start(records, vector_io)
+    await vector_io.blocked.wait()
+    assert await ingestor.orphans() == []  # running here
+    await ingestor.shutdown()
+    stored = await records.file("vs_1", "file-1")
+    assert stored["status"] == "in_progress" and stored["lease_until"] == 0 and vector_io.deleted == []
+    assert [o.identifier for o in await ingestor.orphans()] == ["vs_1/file-1"]
+
+
+async def test_a_lease_held_elsewhere_is_not_an_orphan_until_it_lapses(records: Records) -> None:
+    config = VectorStoresConfig(processing_lease_seconds=30)
+    ingestor = Ingestor(config, OneFile(), VectorIO(), records)  # type: ignore[arg-type]
+    held = {"id": "f", "vector_store_id": "vs_1", "status": "in_progress", "run": "r", "lease_until": 0.0}
+    await records.put_file({**held, "lease_until": ingestor.lease()}, exists=False)
+    await records.put_file({**held, "id": "g", "status": "completed"}, exists=False)
+    assert await ingestor.orphans() == []
+    await records.update_file("vs_1", "f", lease_until=time.time() - 1)
+    assert [o.identifier for o in await ingestor.orphans()] == ["vs_1/f"]
 
 
 def test_chunks_are_windows_of_tokens_with_overlap() -> None:

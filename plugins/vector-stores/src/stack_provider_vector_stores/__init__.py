@@ -8,11 +8,13 @@ from stack_core import ProviderContext, RegisterProvider, hookimpl
 from .config import VectorStoresConfig
 
 
-def create(config: VectorStoresConfig, context: ProviderContext) -> object:
+async def create(config: VectorStoresConfig, context: ProviderContext) -> object:
     """Imports the adapter (and its dependencies) only when this provider is configured."""
     from .adapter import VectorStoresAdapter
 
-    return VectorStoresAdapter(config, context)
+    adapter = VectorStoresAdapter(config, context)
+    adapter.start()
+    return adapter
 
 
 @hookimpl

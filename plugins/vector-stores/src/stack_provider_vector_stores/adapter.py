@@ -6,6 +6,8 @@ kernel's registry, on the configured or requested vector_io provider; its id is 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 import uuid
 from typing import cast
@@ -45,6 +47,8 @@ from stack_core.apis.vector_stores import (
     VectorStoreIdRequest,
     VectorStoreList,
 )
+from stack_core.context import current_user
+from stack_core.objects import OwnedObject
 
 from .config import VectorStoresConfig
 from .ingest import Ingestor, file_names
@@ -62,6 +66,8 @@ from .records import (
 from .search import search
 from .vector_dbs import VectorDbs
 
+log = logging.getLogger("stack.vector_stores")
+
 
 class VectorStoresAdapter:
     def __init__(self, config: VectorStoresConfig, context: ProviderContext) -> None:
@@ -71,6 +77,11 @@ class VectorStoresAdapter:
         self.vector_io = cast(VectorIOProvider, context.deps["vector_io"])
         self.ingestor = Ingestor(config, self.files, self.vector_io, self.records)
         self.vector_dbs = VectorDbs(config, context)
+        self.recovery: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start resuming files whose processing a stopped or crashed process left unfinished."""
+        self.recovery = asyncio.create_task(self._recover(), name="vector-stores recovery")
 
     # -- stores --------------------------------------------------------------------------------
 
@@ -235,7 +246,38 @@ class VectorStoresAdapter:
         return result
 
     async def shutdown(self) -> None:
+        if self.recovery is not None:
+            self.recovery.cancel()
+            await asyncio.gather(self.recovery, return_exceptions=True)
         await self.ingestor.shutdown()
+
+    async def _recover(self) -> None:
+        while True:
+            try:
+                for orphan in await self.ingestor.orphans():
+                    await self._resume(orphan)
+            except Exception:
+                log.exception("resuming interrupted vector store files failed; retrying")
+            await asyncio.sleep(self.config.processing_lease_seconds / 2)
+
+    async def _resume(self, orphan: OwnedObject) -> None:
+        """Process an interrupted file again, on behalf of the user who attached it."""
+        record, token = orphan.body, current_user.set(orphan.owner)
+        try:
+            store = await self.records.store(record["vector_store_id"])
+        except NotFoundError:  # its store was deleted meanwhile
+            await self.records.forget_file(record["vector_store_id"], record["id"])
+            return
+        else:
+            entry = BatchFile(
+                file_id=record["id"],
+                attributes=record.get("attributes") or {},
+                chunking_strategy=StaticChunkingStrategy.model_validate(record["chunking_strategy"]),
+            )
+            log.info("resuming the processing of %s/%s", store["id"], record["id"])
+            await self._attach(store, entry, record["filename"], record.get("batch_id"), force=True)
+        finally:
+            current_user.reset(token)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -279,6 +321,7 @@ class VectorStoresAdapter:
             "filename": filename,
             "batch_id": batch_id,
             "run": uuid.uuid4().hex,
+            "lease_until": self.ingestor.lease(),
         }
         await self.records.put_file(record, exists=existing is not None)
         self.ingestor.start(store, record)

@@ -28,6 +28,12 @@ class VectorStoresConfig(BaseModel):
     chunk_overlap_tokens: int = Field(default=64, ge=0, description="Overlap of the `auto` strategy.")
     max_concurrent_files: int = Field(default=4, ge=1, description="Files processed at the same time.")
     insert_batch_size: int = Field(default=64, ge=1, description="Chunks per vector_io insert call.")
+    processing_lease_seconds: float = Field(
+        default=30.0,
+        ge=0.5,
+        description="How long a file being processed is held without news from the process working on "
+        "it; after a crash, any process resumes the file once the lease lapses.",
+    )
 
     @field_validator("vector_io_provider_id", "embedding_model", mode="before")
     @classmethod

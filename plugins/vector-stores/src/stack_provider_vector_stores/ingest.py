@@ -5,12 +5,18 @@ marking the file ``completed`` or ``failed`` (with ``last_error``), and never le
 when it does not complete: on failure or cancellation the chunks it may have inserted are deleted.
 A run whose record was detached or re-attached meanwhile (perhaps by another worker) is superseded:
 it writes nothing, and deletes its chunks only if the file was detached.
+
+A run holds its file by a lease (``lease_until`` on the record, renewed as it goes). A server that
+stops hands its runs' leases back; one that dies lets them lapse. Either way the file stays
+``in_progress`` and is *resumed* by whichever process sees the lapsed lease first (``orphans``): chunk
+ids are derived from the file, so the new run overwrites what the old one inserted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Iterable
 from typing import Any, Literal
@@ -25,6 +31,7 @@ from stack_core import (
 )
 from stack_core.apis.files import FileContentRequest, FileIdRequest, FilesProvider
 from stack_core.apis.vector_store_models import BatchFile
+from stack_core.objects import OwnedObject
 
 from .chunking import chunk_text
 from .config import VectorStoresConfig
@@ -90,6 +97,34 @@ class Ingestor:
     async def shutdown(self) -> None:
         await self.stop(list(self.tasks), "shutdown")
 
+    def lease(self) -> float:
+        """When a lease taken now lapses."""
+        return time.time() + self.config.processing_lease_seconds
+
+    async def orphans(self) -> list[OwnedObject]:
+        """``in_progress`` files, whoever attached them, that no run holds: their lease lapsed."""
+        now = time.time()
+        return [
+            o
+            for o in await self.records.files.everyone()
+            if o.body["status"] == "in_progress"
+            and float(o.body.get("lease_until") or 0) < now
+            and not self.running(o.body["vector_store_id"], o.body["id"])
+        ]
+
+    async def _hold(self, record: Body, until: float) -> None:
+        """Set the run's lease to lapse at ``until`` (unless another run took the file over)."""
+        record["lease_until"] = until
+        current = await self.records.find_file(record["vector_store_id"], record["id"])
+        if current is not None and current.get("run") == record["run"]:
+            await self.records.put_file({**current, "lease_until": until}, exists=True)
+
+    async def _renew(self, record: Body) -> None:
+        """Push the lease back once a third of it has passed."""
+        lease = self.config.processing_lease_seconds
+        if time.time() > float(record.get("lease_until") or 0) - lease * 2 / 3:
+            await self._hold(record, self.lease())
+
     async def delete_chunks(
         self, vector_db_id: str, store_id: str, file_id: str, count: int, first: int = 0
     ) -> None:
@@ -104,6 +139,7 @@ class Ingestor:
         key, planned = f"{store_id}/{file_id}", int(record.get("chunk_count") or 0)
         try:
             async with self.slots:
+                await self._renew(record)
                 parts = await self._extract(file_id)
                 static = record["chunking_strategy"]["static"]
                 size, overlap = static["max_chunk_size_tokens"], static["chunk_overlap_tokens"]
@@ -124,13 +160,12 @@ class Ingestor:
                 )
         except asyncio.CancelledError:
             reason = self.reasons.pop(key, "shutdown")
-            if reason != "dropped":
+            if reason == "shutdown":  # handed over: the next process resumes the file at once
+                await self._hold(record, 0.0)
+            elif reason != "dropped":
                 await self._cleanup(vector_db_id, store_id, file_id, planned)
-                if reason in ("cancelled", "shutdown"):
-                    message = "the server stopped while processing the file; attach it again"
-                    error = None if reason == "cancelled" else {"code": "server_error", "message": message}
-                    status = "cancelled" if reason == "cancelled" else "failed"
-                    await self._finish(record, status, error)
+                if reason == "cancelled":
+                    await self._finish(record, "cancelled", None)
             raise
         except ExtractionError as exc:
             await self._fail(vector_db_id, record, planned, exc.code, exc.message)
@@ -156,6 +191,7 @@ class Ingestor:
                 for i, text in enumerate(texts[start : start + batch])
             ]
             await self.vector_io.insert_chunks(InsertChunksRequest(vector_db_id=vector_db_id, chunks=chunks))
+            await self._renew(record)
 
     async def _save_content(self, key: str, parts: list[str]) -> None:
         try:
