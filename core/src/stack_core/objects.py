@@ -107,17 +107,25 @@ class OwnedObjects:
             raise PermissionDeniedError(f"You may not {action} {self.kind} '{identifier}'.")
         raise NotFoundError(f"No {self.kind} with id '{identifier}'.", code=f"{self.kind}_not_found")
 
-    async def everyone(self, prefix: str | None = None) -> list[OwnedObject]:
+    async def everyone(
+        self, prefix: str | None = None, matching: dict[str, str] | None = None
+    ) -> list[OwnedObject]:
         """Every object of this kind, whoever owns it, oldest first: for a provider's own background
-        work (resuming what a crash interrupted, expiry), never to answer a request."""
+        work (resuming what a crash interrupted, expiry), never to answer a request. ``matching``
+        keeps the objects whose body has these top-level string values, filtered in the database."""
         await self._ensure()
         where = self.table.c.kind == self.kind
         if prefix:
             where = where & self.table.c.id.startswith(prefix, autoescape=True)
+        for key, value in (matching or {}).items():  # a superset, narrowed below
+            where = where & self.table.c.body.contains(
+                orjson.dumps({key: value})[1:-1].decode(), autoescape=True
+            )
         query = select(self.table).where(where).order_by(self.table.c.created_at)
         async with self.database.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [self._object(r) for r in rows]
+        objects = [self._object(r) for r in rows]
+        return [o for o in objects if all(o.body.get(k) == v for k, v in (matching or {}).items())]
 
     async def list(self, prefix: str | None = None) -> list[OwnedObject]:
         """Objects the current user may read, oldest first; only ids starting with ``prefix`` if

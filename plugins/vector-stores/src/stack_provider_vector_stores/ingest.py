@@ -106,9 +106,8 @@ class Ingestor:
         now = time.time()
         return [
             o
-            for o in await self.records.files.everyone()
-            if o.body["status"] == "in_progress"
-            and float(o.body.get("lease_until") or 0) < now
+            for o in await self.records.files.everyone(matching={"status": "in_progress"})
+            if float(o.body.get("lease_until") or 0) < now
             and not self.running(o.body["vector_store_id"], o.body["id"])
         ]
 
