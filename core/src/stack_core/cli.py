@@ -43,9 +43,11 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    from .server.serve import serve, without_httpx_cli
+
+    without_httpx_cli()
     from .config import load_config
     from .server.app import create_app
-    from .server.serve import serve
 
     source = _source(args.config)
     config = load_config(source)

@@ -12,13 +12,13 @@ through SQLAlchemy's async engine.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, delete
-from sqlalchemy.dialects import postgresql, sqlite
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..config import QuotaConfig, StoreConfig
@@ -79,13 +79,23 @@ class SqlCounter:
         )
         self.ready = False
 
+    @functools.cached_property
+    def _upsert(self) -> Any:
+        """The dialect's INSERT (with ON CONFLICT), imported only for the database in use."""
+        if self.database.is_sqlite:
+            from sqlalchemy.dialects import sqlite
+
+            return sqlite.insert
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+
     async def increment(self, key: str, window: int) -> int:
         if not self.ready:
             await self.database.create_tables(self.table.metadata)
             self.ready = True
-        insert = sqlite.insert if self.database.is_sqlite else postgresql.insert
         statement = (
-            insert(self.table)
+            self._upsert(self.table)
             .values(key=key, window=window, count=1)
             .on_conflict_do_update(index_elements=["key", "window"], set_={"count": self.table.c.count + 1})
             .returning(self.table.c.count)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,13 @@ from ..config import ServerConfig
 __all__ = ["serve"]
 
 WORKER_CONFIG_ENV = "STACK_WORKER_CONFIG"
+
+
+def without_httpx_cli() -> None:
+    """Keep httpx from importing its command-line client (click, rich and pygments: ~5 MiB resident),
+    which it does whenever those happen to be installed; a server process never uses it. Call before
+    httpx is first imported."""
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # httpx falls back to a stub `main`
 
 
 def hypercorn_config(server: ServerConfig) -> HypercornConfig:
