@@ -121,6 +121,7 @@ class FakeState:
     fail_paths: tuple[str, ...] = ()
     retry_after: float | None = None
     stream_fail_after: int | None = None
+    abandoned_streams: int = 0  # streams whose client disconnected before the end
     stats: Counter[str] = field(default_factory=Counter)
 
     def reset(self, latency_ms: float) -> None:
@@ -128,6 +129,7 @@ class FakeState:
             setattr(self, key, default)
         self.latency_ms, self.fail_paths = latency_ms, ()
         self.stats.clear()
+        self.abandoned_streams = 0
 
     def update(self, body: dict[str, Any]) -> None:
         for key, (convert, default) in _CONTROL.items():
@@ -138,7 +140,7 @@ class FakeState:
             self.fail_paths = (paths,) if isinstance(paths, str) else tuple(paths)
 
     def snapshot(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if k != "stats"}
+        return {k: v for k, v in vars(self).items() if k not in ("stats", "abandoned_streams")}
 
 
 # ---------------------------------------------------------------- deterministic content
@@ -514,7 +516,14 @@ class FakeBackend:
         return gated
 
     async def stats(self, request: web.Request) -> web.Response:
-        return ok({"total": sum(self.state.stats.values()), "paths": dict(self.state.stats)})
+        stats = self.state.stats
+        return ok(
+            {
+                "total": sum(stats.values()),
+                "paths": dict(stats),
+                "abandoned_streams": self.state.abandoned_streams,
+            }
+        )
 
     async def control(self, request: web.Request) -> web.Response:
         if request.method == "POST":
@@ -548,7 +557,7 @@ class FakeBackend:
                     await resp.write(event)
             await resp.write_eof()
         except ConnectionResetError:  # the client went away
-            pass
+            self.state.abandoned_streams += 1
         return resp
 
     def _chunks(self, request: web.Request, body: dict[str, Any]) -> int:

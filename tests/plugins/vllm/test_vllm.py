@@ -86,6 +86,25 @@ def test_stream_broken_by_the_backend_ends_with_an_error_event(
     assert '"error"' in text.split("\n\n")[-2] and "vllm-1" in text and "[DONE]" not in text
 
 
+def test_a_client_leaving_a_stream_stops_the_upstream_stream(
+    server: StackServer, backends: tuple[str, str]
+) -> None:
+    httpx.post(f"{backends[0]}/__control", json={"reset": True, "chunk_delay_ms": 100})
+    body = {"model": "llama-a", "messages": [{"role": "user", "content": "x"}], "stream": True}
+    headers = {"x-fake-chunks": "50"}  # five seconds of events
+    try:
+        with httpx.stream("POST", f"{server.url}/v1/chat/completions", json=body, headers=headers) as reply:
+            events = reply.iter_lines()
+            assert next(line for line in events if line.startswith("data: "))
+        deadline = time.monotonic() + 2.0
+        while httpx.get(f"{backends[0]}/__stats").json()["abandoned_streams"] == 0:
+            assert time.monotonic() < deadline, "the backend is still streaming to nobody"
+            time.sleep(0.05)
+        assert httpx.get(f"{server.url}/v1/health").status_code == 200
+    finally:
+        httpx.post(f"{backends[0]}/__control", json={"reset": True})
+
+
 def test_backend_down_at_start(tmp_path: Path) -> None:
     with fake_backend(models="up-model") as up:
         config = inference_config(

@@ -7,6 +7,8 @@ JSON passed through, a Starlette ``Response`` as is, an async iterator on a stre
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import typing
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -73,6 +75,55 @@ async def _sse(items: AsyncIterator[Any], request_id: str) -> AsyncIterator[byte
     yield DONE
 
 
+class EventStream(StreamingResponse):
+    """An SSE response, relayed chunk by chunk until done or until the client disconnects; then
+    ``chunks`` is closed, which closes the upstream stream it reads.
+
+    Starlette's ``StreamingResponse`` watches for the disconnect (on servers of ASGI spec < 2.4, such
+    as Hypercorn) in an anyio task group per response, ~40 µs; a plain task does the same here.
+    """
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        super().__init__(chunks, media_type="text/event-stream", headers=SSE_HEADERS)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        relaying, gone = True, False
+        streaming = asyncio.current_task()
+        assert streaming is not None
+
+        async def watch() -> None:
+            nonlocal gone
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone = True
+            if relaying:
+                streaming.cancel()
+
+        watcher = asyncio.create_task(watch())
+        chunks = typing.cast(AsyncIterator[bytes], self.body_iterator)
+        try:
+            await send(
+                {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+            )
+            async for chunk in chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            relaying = False
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if not gone:
+                raise
+            streaming.uncancel()
+        except OSError:  # servers of ASGI spec >= 2.4 raise on a closed connection
+            pass
+        finally:
+            relaying = False
+            watcher.cancel()
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+
+
 def render(route: Route, result: Any, request_id: str) -> Response:
     if isinstance(result, Response):
         return result
@@ -86,13 +137,9 @@ def render(route: Route, result: Any, request_id: str) -> Response:
         )
         return Response(result.data, media_type=result.media_type, headers=headers)
     if isinstance(result, SSEStream):
-        return StreamingResponse(result.chunks, media_type="text/event-stream", headers=SSE_HEADERS)
+        return EventStream(result.chunks)
     if route.stream and hasattr(result, "__aiter__"):
-        return StreamingResponse(
-            _sse(result, request_id),
-            media_type="text/event-stream",
-            headers=SSE_HEADERS,
-        )
+        return EventStream(_sse(result, request_id))
     return Response(dumps(result), status_code=route.status_code, media_type=JSON)
 
 
