@@ -6,6 +6,7 @@ import asyncio
 import signal
 import sqlite3
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,3 +108,23 @@ def test_client_certificates_are_required_with_tls_cafile(backend: str, tmp_path
         assert httpx.get(f"{process.url}/v1/health", verify=with_cert).json() == {"status": "OK"}
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"{process.url}/v1/health", verify=trusted)
+
+
+def sockets_of(pid: int) -> int:
+    fds = Path(f"/proc/{pid}/fd")
+    return sum(1 for fd in fds.iterdir() if fd.readlink().as_posix().startswith("socket:"))
+
+
+def test_connections_closed_by_clients_are_released(backend: str, tmp_path: Path) -> None:
+    """Hypercorn keeps a connection the client closed until the keep-alive timeout passes: with
+    ``server.keep_alive_timeout`` short, 100 one-shot clients leave no sockets behind."""
+    with stack_server(config_for(backend, server={"keep_alive_timeout": 1}), tmp_path) as server:
+        assert server.process is not None
+        httpx.get(f"{server.url}/v1/models").raise_for_status()
+        time.sleep(1.5)
+        before = sockets_of(server.process.pid)
+        for _ in range(100):
+            httpx.get(f"{server.url}/v1/version").raise_for_status()  # a connection each
+        assert sockets_of(server.process.pid) > before + 10  # those of the last second are still held
+        time.sleep(2.5)
+        assert sockets_of(server.process.pid) <= before + 2

@@ -82,6 +82,13 @@ class ServerConfig(_Strict):
     tls_keyfile: str | None = None
     tls_cafile: str | None = None
     workers: int = 1
+    keep_alive_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds an idle client connection is kept open. Behind a load balancer, set it above "
+        "the balancer's idle timeout. Hypercorn also holds a connection the client closed until this "
+        "passes, so a long one keeps many closed sockets open under connection churn.",
+    )
     auth: AuthConfig | None = None
     quota: QuotaConfig | None = None
 

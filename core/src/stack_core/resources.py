@@ -34,9 +34,10 @@ class User(BaseModel):
 
 
 class Resource(BaseModel):
-    """Base of all resources. Subclasses fix ``type`` to a literal."""
+    """Base of all resources. Subclasses fix ``type`` to a literal; their validators are built on
+    first use, like the API models'."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     identifier: str = Field(description="Name users address the resource by.")
     provider_id: str = Field(description="Provider instance that serves it.")

@@ -16,15 +16,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from .errors import PluginError
 from .resources import Resource
 
-__all__ = ["ApiSpec", "ResourceKind", "Route", "check_protocol"]
+__all__ = ["ApiModel", "ApiSpec", "ResourceKind", "Route", "check_protocol"]
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 _PATH_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::path)?}")
+
+
+class ApiModel(BaseModel):
+    """Base of API request and response models. Their validators are built on first use
+    (``defer_build``), so the APIs a stack does not serve cost it neither memory nor start-up time."""
+
+    model_config = ConfigDict(defer_build=True)
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ..payloads import BinaryContent, FileUpload
-from ..spec import ApiSpec, Route
+from ..spec import ApiModel, ApiSpec, Route
 
 __all__ = [
     "FILES_API",
@@ -29,7 +29,7 @@ __all__ = [
 PREFIX = "/v1/openai"
 
 
-class CreateFileRequest(BaseModel):
+class CreateFileRequest(ApiModel):
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
     file: FileUpload = Field(description="The file (multipart form field).")
@@ -38,7 +38,7 @@ class CreateFileRequest(BaseModel):
     expires_after_anchor: str | None = Field(default=None, alias="expires_after[anchor]")
 
 
-class FileObject(BaseModel):
+class FileObject(ApiModel):
     id: str
     object: Literal["file"] = "file"
     bytes: int
@@ -49,14 +49,14 @@ class FileObject(BaseModel):
     status: Literal["uploaded", "processed", "error"] = "processed"
 
 
-class ListFilesRequest(BaseModel):
+class ListFilesRequest(ApiModel):
     after: str | None = Field(default=None, description="Cursor: list objects after this id.")
     limit: int = Field(default=10000, ge=1, le=10000)
     order: Literal["asc", "desc"] = "desc"
     purpose: str | None = None
 
 
-class ListFilesResponse(BaseModel):
+class ListFilesResponse(ApiModel):
     object: Literal["list"] = "list"
     data: list[FileObject]
     has_more: bool
@@ -64,7 +64,7 @@ class ListFilesResponse(BaseModel):
     last_id: str | None = None
 
 
-class FileIdRequest(BaseModel):
+class FileIdRequest(ApiModel):
     file_id: str
 
 
@@ -72,7 +72,7 @@ class FileContentRequest(FileIdRequest):
     pass
 
 
-class DeleteFileResponse(BaseModel):
+class DeleteFileResponse(ApiModel):
     id: str
     object: Literal["file"] = "file"
     deleted: bool

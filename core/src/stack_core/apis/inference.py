@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..payloads import SSEStream
-from ..spec import ApiSpec, Route
+from ..spec import ApiModel, ApiSpec, Route
 from .resources import MODELS
 
 __all__ = [
@@ -29,7 +29,7 @@ __all__ = [
 OPENAI_PREFIX = "/v1/openai"
 
 
-class _OpenAIRequest(BaseModel):
+class _OpenAIRequest(ApiModel):
     model_config = ConfigDict(extra="allow")
 
     model: str = Field(description="Model identifier, as registered (GET /v1/models).")

@@ -4,32 +4,32 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from ..spec import ApiSpec, Route
+from ..spec import ApiModel, ApiSpec, Route
 
 __all__ = ["INSPECT_API", "PROVIDERS_API"]
 
 
-class HealthInfo(BaseModel):
+class HealthInfo(ApiModel):
     status: Literal["OK", "Error", "Not Implemented"]
 
 
-class VersionInfo(BaseModel):
+class VersionInfo(ApiModel):
     version: str
 
 
-class RouteInfo(BaseModel):
+class RouteInfo(ApiModel):
     route: str
     method: str
     provider_types: list[str]
 
 
-class ListRoutesResponse(BaseModel):
+class ListRoutesResponse(ApiModel):
     data: list[RouteInfo]
 
 
-class ProviderInfo(BaseModel):
+class ProviderInfo(ApiModel):
     api: str
     provider_id: str
     provider_type: str
@@ -37,11 +37,11 @@ class ProviderInfo(BaseModel):
     health: dict[str, Any]
 
 
-class ListProvidersResponse(BaseModel):
+class ListProvidersResponse(ApiModel):
     data: list[ProviderInfo]
 
 
-class ProviderIdRequest(BaseModel):
+class ProviderIdRequest(ApiModel):
     provider_id: str
 
 

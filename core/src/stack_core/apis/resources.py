@@ -21,12 +21,12 @@ from ..resources import (
     ToolGroup,
     VectorDB,
 )
-from ..spec import ApiSpec, ResourceKind, Route
+from ..spec import ApiModel, ApiSpec, ResourceKind, Route
 
 __all__ = ["MODELS", "RESOURCE_KINDS", "resource_api"]
 
 
-class _Request(BaseModel):
+class _Request(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -199,9 +199,9 @@ def resource_api(kind: ResourceKind, list_aliases: tuple[str, ...] = ()) -> ApiS
     name = kind.resource.__name__
     param = kind.path_param or kind.id_param
     fields: dict[str, Any] = {param: (str, ...)}
-    by_id: type[BaseModel] = create_model(f"{name}IdRequest", **fields)
+    by_id: type[BaseModel] = create_model(f"{name}IdRequest", __base__=ApiModel, **fields)
     listing_fields: dict[str, Any] = {"object": (Literal["list"], "list"), "data": (list[kind.resource], ...)}  # type: ignore[name-defined]
-    listing: type[BaseModel] = create_model(f"List{name}sResponse", **listing_fields)
+    listing: type[BaseModel] = create_model(f"List{name}sResponse", __base__=ApiModel, **listing_fields)
     return ApiSpec(
         name=kind.plural,
         description=f"Registry of {kind.plural.replace('_', ' ')} (served by {kind.api} providers).",

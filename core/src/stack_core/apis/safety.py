@@ -17,11 +17,11 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from ..context import routed_resource
 from ..payloads import content_text
-from ..spec import ApiSpec, Route
+from ..spec import ApiModel, ApiSpec, Route
 from .resources import SHIELDS
 
 __all__ = [
@@ -59,7 +59,7 @@ OPENAI_MODERATION_CATEGORIES: tuple[str, ...] = (
 )
 
 
-class _ShieldRequest(BaseModel):
+class _ShieldRequest(ApiModel):
     _routing_field: ClassVar[str]
 
     @property
@@ -82,13 +82,13 @@ class RunShieldRequest(_ShieldRequest):
     params: dict[str, Any] = Field(default_factory=dict, description="Per-call shield parameters.")
 
 
-class SafetyViolation(BaseModel):
+class SafetyViolation(ApiModel):
     violation_level: ViolationLevel = Field(description="info, warn, or error (block).")
     user_message: str | None = Field(default=None, description="A message to show the end user.")
     metadata: dict[str, Any] = Field(default_factory=dict, description="e.g. violation_type.")
 
 
-class RunShieldResponse(BaseModel):
+class RunShieldResponse(ApiModel):
     violation: SafetyViolation | None = Field(default=None, description="None when the messages pass.")
 
 
@@ -118,7 +118,7 @@ class ModerationRequest(_ShieldRequest):
         return [content_text(self.input)]
 
 
-class ModerationResult(BaseModel):
+class ModerationResult(ApiModel):
     flagged: bool
     categories: dict[str, bool]
     category_scores: dict[str, float]
@@ -127,7 +127,7 @@ class ModerationResult(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class ModerationResponse(BaseModel):
+class ModerationResponse(ApiModel):
     id: str
     model: str
     results: list[ModerationResult]

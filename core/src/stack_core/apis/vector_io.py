@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, ConfigDict, Field, field_validator, model_validator
 
 from ..resources import VectorDB
-from ..spec import ApiSpec, Route
+from ..spec import ApiModel, ApiSpec, Route
 from .resources import VECTOR_DBS
 
 __all__ = [
@@ -42,7 +42,7 @@ Scalar = str | int | float | bool
 Operator = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"]
 
 
-class _Strict(BaseModel):
+class _Strict(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -150,7 +150,7 @@ class DeleteChunksRequest(_Strict):
     )
 
 
-class QueryChunksResponse(BaseModel):
+class QueryChunksResponse(ApiModel):
     chunks: list[Chunk]
     scores: list[float]
 

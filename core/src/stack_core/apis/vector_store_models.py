@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
+from ..spec import ApiModel
 from .vector_io import MetadataFilter
 
 __all__ = [
@@ -50,7 +51,7 @@ __all__ = [
 FileStatus = Literal["in_progress", "completed", "cancelled", "failed"]
 
 
-class _Strict(BaseModel):
+class _Strict(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -94,7 +95,7 @@ class ExpiresAfter(_Strict):
     days: int = Field(ge=1, le=365)
 
 
-class FileCounts(BaseModel):
+class FileCounts(ApiModel):
     in_progress: int = 0
     completed: int = 0
     failed: int = 0
@@ -102,7 +103,7 @@ class FileCounts(BaseModel):
     total: int = 0
 
 
-class VectorStore(BaseModel):
+class VectorStore(ApiModel):
     id: str
     object: Literal["vector_store"] = "vector_store"
     created_at: int
@@ -144,7 +145,7 @@ class ListVectorStoresRequest(Page):
     pass
 
 
-class VectorStoreList(BaseModel):
+class VectorStoreList(ApiModel):
     object: Literal["list"] = "list"
     data: list[VectorStore]
     first_id: str | None = None
@@ -162,7 +163,7 @@ class UpdateVectorStoreRequest(VectorStoreIdRequest):
     expires_after: ExpiresAfter | None = Field(default=None, description="null removes the policy.")
 
 
-class VectorStoreDeleted(BaseModel):
+class VectorStoreDeleted(ApiModel):
     id: str
     object: Literal["vector_store.deleted"] = "vector_store.deleted"
     deleted: bool = True
@@ -174,12 +175,12 @@ class AttachFileRequest(VectorStoreIdRequest):
     chunking_strategy: ChunkingStrategy | None = None
 
 
-class VectorStoreFileError(BaseModel):
+class VectorStoreFileError(ApiModel):
     code: Literal["server_error", "unsupported_file", "invalid_file"]
     message: str
 
 
-class VectorStoreFile(BaseModel):
+class VectorStoreFile(ApiModel):
     id: str
     object: Literal["vector_store.file"] = "vector_store.file"
     created_at: int
@@ -195,7 +196,7 @@ class ListVectorStoreFilesRequest(VectorStoreIdRequest, Page):
     filter: FileStatus | None = None
 
 
-class VectorStoreFileList(BaseModel):
+class VectorStoreFileList(ApiModel):
     object: Literal["list"] = "list"
     data: list[VectorStoreFile]
     first_id: str | None = None
@@ -211,18 +212,18 @@ class UpdateVectorStoreFileRequest(VectorStoreFileRequest):
     attributes: Attributes | None
 
 
-class VectorStoreFileDeleted(BaseModel):
+class VectorStoreFileDeleted(ApiModel):
     id: str
     object: Literal["vector_store.file.deleted"] = "vector_store.file.deleted"
     deleted: bool = True
 
 
-class TextContent(BaseModel):
+class TextContent(ApiModel):
     type: Literal["text"] = "text"
     text: str
 
 
-class VectorStoreFileContent(BaseModel):
+class VectorStoreFileContent(ApiModel):
     object: Literal["vector_store.file_content.page"] = "vector_store.file_content.page"
     data: list[TextContent]
     has_more: bool = False
@@ -258,7 +259,7 @@ class CreateFileBatchRequest(VectorStoreIdRequest):
         return [BatchFile(file_id=f, **shared) for f in dict.fromkeys(self.file_ids or [])]
 
 
-class VectorStoreFileBatch(BaseModel):
+class VectorStoreFileBatch(ApiModel):
     id: str
     object: Literal["vector_store.files_batch"] = "vector_store.files_batch"
     created_at: int
@@ -297,7 +298,7 @@ class SearchVectorStoreRequest(VectorStoreIdRequest):
         return value
 
 
-class VectorStoreSearchResult(BaseModel):
+class VectorStoreSearchResult(ApiModel):
     file_id: str
     filename: str
     score: float
@@ -305,7 +306,7 @@ class VectorStoreSearchResult(BaseModel):
     content: list[TextContent]
 
 
-class VectorStoreSearchResponse(BaseModel):
+class VectorStoreSearchResponse(ApiModel):
     object: Literal["vector_store.search_results.page"] = "vector_store.search_results.page"
     search_query: str
     data: list[VectorStoreSearchResult]

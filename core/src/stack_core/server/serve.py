@@ -37,7 +37,7 @@ def hypercorn_config(server: ServerConfig) -> HypercornConfig:
     config.accesslog = None
     config.errorlog = "-"
     config.graceful_timeout = 10.0
-    config.keep_alive_timeout = 75.0
+    config.keep_alive_timeout = server.keep_alive_timeout
     config.workers = server.workers
     if server.tls_certfile:
         config.certfile = server.tls_certfile
