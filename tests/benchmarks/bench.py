@@ -274,6 +274,7 @@ def main() -> None:
                 name, "direct", backend_url, path, body, concurrency, d, None, stream=stream
             )
             rows.append((mine, theirs))
+        time.sleep(6.0)  # idle: past the 5 s keep-alive, the load's connections are released
         extra["idle_rss_mib"] = rss_mib(stack.pid)
         extra["cold_start_s"] = cold
         secured, secured_url, _ = start_stack(

@@ -7,7 +7,8 @@ Every route requires ``Authorization: Bearer <token>`` except health and version
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -90,10 +91,8 @@ class AuthMiddleware:
             return
         info = RequestInfo(
             path=route_path(scope),
-            headers={
-                k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k != b"authorization"
-            },
-            params=_params(scope),
+            headers=Lazy(lambda: _headers(scope)),
+            params=Lazy(lambda: _params(scope)),
             client_host=(scope.get("client") or (None,))[0],
         )
         try:
@@ -113,6 +112,38 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
         finally:
             current_user.reset(reset)
+
+
+V = TypeVar("V")
+
+
+class Lazy(Mapping[str, V]):
+    """A mapping built on first use: most requests carry a token the authenticator has cached, and
+    never look at the request's headers or parameters."""
+
+    __slots__ = ("_build", "_built")
+
+    def __init__(self, build: Callable[[], dict[str, V]]) -> None:
+        self._build = build
+        self._built: dict[str, V] | None = None
+
+    def _data(self) -> dict[str, V]:
+        if self._built is None:
+            self._built = self._build()
+        return self._built
+
+    def __getitem__(self, key: str) -> V:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k != b"authorization"}
 
 
 def _params(scope: Scope) -> dict[str, list[str]]:
