@@ -55,6 +55,10 @@ def cmd_run(args: argparse.Namespace) -> None:
         update={k: v for k, v in {"port": args.port, "host": args.host, "workers": args.workers}.items() if v}
     )
     config.server = server
+    if server.workers > 1:
+        from .stack import Stack
+
+        Stack(config).check_workers(server.workers)
     app = create_app(config) if server.workers <= 1 else None
     scheme = "https" if server.tls_certfile else "http"
     print(f"Stack serving on {scheme}://{server.host}:{server.port} ({server.workers} worker(s))", flush=True)

@@ -107,8 +107,10 @@ class ProviderSpec:
     secrets as ``SecretStr``); ``factory(config, context)`` returns (or awaits to) the object
     implementing the API's protocol. ``sample_config`` (with ``${env...}`` placeholders) is used
     when a distribution is assembled from installed plugins; a remote provider sets ``enable_env``
-    to the variable that turns it on there (e.g. ``VLLM_URL``). ``package`` is filled in by the
-    plugin loader with the distribution that registered it.
+    to the variable that turns it on there (e.g. ``VLLM_URL``). ``single_process`` marks a provider
+    whose state only one process may hold (an index in memory, a directory one client locks): the
+    stack refuses to serve it with several workers. ``package`` is filled in by the plugin loader
+    with the distribution that registered it.
     """
 
     api: str
@@ -120,6 +122,7 @@ class ProviderSpec:
     sample_config: Mapping[str, Any] = field(default_factory=dict)
     enable_env: str | None = None
     description: str = ""
+    single_process: bool = False
     package: str = ""
 
     @property
@@ -193,6 +196,7 @@ class RegisterProvider(Protocol):
         sample_config: Mapping[str, Any] | None = None,
         enable_env: str | None = None,
         description: str = "",
+        single_process: bool = False,
     ) -> None: ...
 
 

@@ -125,6 +125,19 @@ class Stack:
             await self.stop()
             raise
 
+    def check_workers(self, workers: int) -> None:
+        """Refuse a config whose providers cannot be shared by ``workers`` server processes."""
+        if workers <= 1:
+            return
+        for api, entries in self.config.providers.items():
+            for index, entry in enumerate(entries):
+                if self._spec_for(api, index, entry).single_process:
+                    raise ConfigError(
+                        f"providers.{api}[{index}] (provider_id '{entry.provider_id}', {entry.provider_type}) "
+                        f"keeps its state in one process and cannot be served by {workers} workers. "
+                        "Run with one worker, or use a provider backed by a server (e.g. remote::pgvector)."
+                    )
+
     def _kernel_service(self, spec: ApiSpec) -> object:
         if spec.kernel is not None:
             return spec.kernel(self)

@@ -3,12 +3,16 @@ collection's crash recovery, masking of replaced chunks and exact filtered searc
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
+import yaml
 from backends import stack_server
 from stack_provider_faiss.collection import Collection
 from stack_provider_faiss.config import FaissConfig
@@ -102,3 +106,14 @@ def test_data_survives_sigkill(tmp_path: Path) -> None:
         query = {"vector_db_id": "k", "query": "x", "query_embedding": chunk["embedding"]}
         reply = httpx.post(f"{server.url}/v1/vector-io/query", json=query, timeout=30).json()
         assert [c["chunk_id"] for c in reply["chunks"]] == ["x"]
+
+
+def test_several_workers_are_refused_at_start_naming_the_provider(tmp_path: Path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(vector_config("inline::faiss", {})))
+    command = [sys.executable, "-m", "stack_core.cli", "run", str(config), "--workers", "2"]
+    env = {**os.environ, "STACK_HOME": str(tmp_path)}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "providers.vector_io[0] (provider_id 'vectors', inline::faiss)" in done.stderr
+    assert "cannot be served by 2 workers" in done.stderr

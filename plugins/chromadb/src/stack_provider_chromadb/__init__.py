@@ -31,6 +31,7 @@ def stack_register_providers(register: RegisterProvider) -> None:
         optional_deps=("inference",),
         enable_env="ENABLE_CHROMADB",
         description="Embedded ChromaDB, persisted under the provider's state directory.",
+        single_process=True,
     )
     register(
         api="vector_io",

@@ -25,4 +25,5 @@ def stack_register_providers(register: RegisterProvider) -> None:
         factory=_create_provider,
         optional_deps=("inference",),
         description="Embedded vectors: faiss HNSW + SQLite (FTS5), persisted under the state directory.",
+        single_process=True,
     )

@@ -31,6 +31,7 @@ def stack_register_providers(register: RegisterProvider) -> None:
         optional_deps=("inference",),
         enable_env="ENABLE_QDRANT",
         description="Qdrant local mode (in-process, exact search), persisted under the state directory.",
+        single_process=True,
     )
     register(
         api="vector_io",
