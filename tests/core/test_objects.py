@@ -3,14 +3,14 @@ provider's background work (with database-side filtering on body values)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from stack_core.access import AccessPolicy
 from stack_core.config import StoreConfig
-from stack_core.context import current_user
 from stack_core.errors import NotFoundError, PermissionDeniedError
 from stack_core.objects import OwnedObjects
 from stack_core.resources import User
@@ -28,31 +28,31 @@ async def jobs(tmp_path: Path) -> AsyncIterator[OwnedObjects]:
     await database.close()
 
 
-async def create_as(user: User, objects: OwnedObjects, identifier: str, **body: object) -> None:
+@contextmanager
+def as_user(user: User) -> Iterator[None]:
     token = current_user.set(user)
     try:
-        await objects.create(identifier, dict(body))
+        yield
     finally:
         current_user.reset(token)
 
 
+async def create_as(user: User, objects: OwnedObjects, identifier: str, **body: object) -> None:
+    with as_user(user):
+        await objects.create(identifier, dict(body))
+
+
 async def test_owners_and_teams_see_their_objects_others_do_not(jobs: OwnedObjects) -> None:
     await create_as(ALICE, jobs, "j1", status="running")
-    token = current_user.set(BOB)
-    try:
+    with as_user(BOB):
         assert await jobs.list() == []
         with pytest.raises(NotFoundError):
             await jobs.get("j1")
         with pytest.raises(NotFoundError):
             await jobs.delete("j1")
-    finally:
-        current_user.reset(token)
-    token = current_user.set(CAROL)
-    try:
+    with as_user(CAROL):
         assert [o.identifier for o in await jobs.list()] == ["j1"]
         assert (await jobs.get("j1")).owner == ALICE
-    finally:
-        current_user.reset(token)
 
 
 async def test_a_reader_who_may_not_delete_is_told_so(jobs: OwnedObjects) -> None:
@@ -62,17 +62,10 @@ async def test_a_reader_who_may_not_delete_is_told_so(jobs: OwnedObjects) -> Non
     ]
     guarded = OwnedObjects(jobs.database, "job", AccessPolicy.from_config(rules))
     await create_as(ALICE, guarded, "j1", status="running")
-    token = current_user.set(CAROL)
-    try:
-        with pytest.raises(PermissionDeniedError):
-            await guarded.delete("j1")
-    finally:
-        current_user.reset(token)
-    token = current_user.set(ALICE)
-    try:
+    with as_user(CAROL), pytest.raises(PermissionDeniedError):
+        await guarded.delete("j1")
+    with as_user(ALICE):
         assert (await guarded.delete("j1")).identifier == "j1"
-    finally:
-        current_user.reset(token)
 
 
 async def test_everyone_ignores_owners_and_filters_on_body_values(jobs: OwnedObjects) -> None:
@@ -80,13 +73,10 @@ async def test_everyone_ignores_owners_and_filters_on_body_values(jobs: OwnedObj
     await create_as(BOB, jobs, "a/2", status="done", note='"status":"running"')
     await create_as(BOB, jobs, "a/3", status="running", other="100%_")
     await create_as(CAROL, jobs, "b/1", status="running")
-    token = current_user.set(BOB)
-    try:
+    with as_user(BOB):
         running = await jobs.everyone(matching={"status": "running"})
         assert [o.identifier for o in running] == ["a/1", "a/3", "b/1"]
         assert [o.owner for o in running] == [ALICE, BOB, CAROL]
         assert [o.identifier for o in await jobs.everyone("a/", {"status": "running"})] == ["a/1", "a/3"]
         assert [o.identifier for o in await jobs.everyone(matching={"other": "100%_"})] == ["a/3"]
         assert [o.identifier for o in await jobs.list()] == ["a/2", "a/3"]
-    finally:
-        current_user.reset(token)
