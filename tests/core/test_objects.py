@@ -11,6 +11,7 @@ import pytest
 
 from stack_core.access import AccessPolicy
 from stack_core.config import StoreConfig
+from stack_core.context import current_user
 from stack_core.errors import NotFoundError, PermissionDeniedError
 from stack_core.objects import OwnedObjects
 from stack_core.resources import User
