@@ -187,13 +187,33 @@ class Router:
             )
         return resource, provider
 
+    def _only(self, param: str) -> str:
+        """The one resource a request that names none goes to (an optional routing field, such as
+        OpenAI's moderations ``model``); with several the caller must choose."""
+        user = current_user.get()
+        visible = [
+            r.identifier
+            for r in self.stack.registry.list(self.kind.type)
+            if self.stack.access.allows(user, "read", r)
+        ]
+        if len(visible) == 1:
+            return visible[0]
+        plural = self.kind.plural.replace("_", " ")
+        raise BadRequestError(
+            f"'{param}' is required: name one of the registered {plural} ({', '.join(sorted(visible)) or 'none'})."
+            if visible
+            else f"'{param}' names no {self.kind.singular.replace('_', ' ')} and none is registered; "
+            f"register one with POST {self.kind.path}.",
+            param=param,
+        )
+
     def _handler(self, route: Route) -> Handler:
         key, name = route.routing_key, route.name
         if key is None:
             return self._unrouted(route)
 
         async def routed(request: BaseModel) -> Any:
-            resource, provider = await self.resolve(getattr(request, key), key)
+            resource, provider = await self.resolve(getattr(request, key) or self._only(key), key)
             if resource.provider_resource_id != getattr(request, key):
                 request = request.model_copy(update={key: resource.provider_resource_id})
             token = routed_resource.set(resource)

@@ -124,6 +124,18 @@ async def test_custom_rules_levels_and_moderation_categories() -> None:
         )
 
 
+async def test_moderations_without_a_model_use_the_only_shield() -> None:
+    async with regex_stack({"shields": [{"shield_id": "guard"}]}) as client:
+        reply = await client.post("/v1/moderations", json={"input": "SSN 123-45-6789"})
+        assert reply.status_code == 200 and reply.json()["model"] == "guard"
+        assert reply.json()["results"][0]["flagged"] is True
+        body = {"shield_id": "other", "provider_id": "regex"}
+        assert (await client.post("/v1/shields", json=body)).status_code == 200
+        refused = await client.post("/v1/moderations", json={"input": "hello"})
+        assert refused.status_code == 400 and refused.json()["error"]["param"] == "model"
+        assert "name one of the registered shields (guard, other)" in refused.json()["error"]["message"]
+
+
 async def test_system_messages_are_not_scanned() -> None:
     async with regex_stack({}) as client:
         messages = [

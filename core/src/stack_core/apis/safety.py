@@ -100,7 +100,9 @@ class ModerationRequest(_ShieldRequest):
         description="Text to classify: a string, a list of strings (one result each), or one "
         "multi-modal input as a list of content parts."
     )
-    model: str = Field(description="The shield to run (GET /v1/shields).")
+    model: str | None = Field(
+        default=None, description="The shield to run (GET /v1/shields); optional when only one is registered."
+    )
 
     @field_validator("input")
     @classmethod

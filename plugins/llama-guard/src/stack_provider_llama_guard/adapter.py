@@ -143,7 +143,7 @@ class LlamaGuardProvider:
 
     async def run_moderation(self, request: ModerationRequest) -> ModerationResponse:
         shield = request.shield_identifier
-        model, categories, excluded = self._settings(shield, request.model)
+        model, categories, excluded = self._settings(shield, request.model or shield)
         limit = asyncio.Semaphore(FAN_OUT)
 
         async def judge(text: str) -> Verdict:
