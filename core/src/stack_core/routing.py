@@ -28,7 +28,7 @@ from .spec import ApiSpec, ResourceKind, Route
 if TYPE_CHECKING:
     from .stack import Stack
 
-__all__ = ["ResourceService", "Router", "checked", "not_found", "same_resource"]
+__all__ = ["ResourceService", "Router", "checked", "not_found", "same_resource", "visible"]
 
 
 def not_found(
@@ -41,6 +41,12 @@ def not_found(
         param=param or kind.id_param,
         code=f"{kind.singular}_not_found",
     )
+
+
+def visible(stack: Stack, kind: ResourceKind) -> list[Resource]:
+    """The registered resources of ``kind`` the current user may read."""
+    user = current_user.get()
+    return [r for r in stack.registry.list(kind.type) if stack.access.allows(user, "read", r)]
 
 
 def checked(
@@ -61,8 +67,7 @@ def checked(
         raise PermissionDeniedError(
             f"You may not {action} {kind.singular.replace('_', ' ')} '{identifier}'.", param=kind.id_param
         )
-    visible = [r.identifier for r in stack.registry.list(kind.type) if policy.allows(user, "read", r)]
-    raise not_found(kind, identifier, visible, param)
+    raise not_found(kind, identifier, [r.identifier for r in visible(stack, kind)], param)
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -79,11 +84,7 @@ class ResourceService:
         return self.stack.providers_of(self.kind.api)
 
     async def list(self) -> dict[str, Any]:
-        resources = self.stack.registry.list(self.kind.type)
-        user = current_user.get()
-        if user is not None:
-            resources = [r for r in resources if self.stack.access.allows(user, "read", r)]
-        return {"object": "list", "data": resources}
+        return {"object": "list", "data": visible(self.stack, self.kind)}
 
     async def lookup(self, identifier: str, action: Action = "read") -> Resource:
         found = await self.stack.registry.lookup(self.kind.type, identifier)
@@ -190,18 +191,13 @@ class Router:
     def _only(self, param: str) -> str:
         """The one resource a request that names none goes to (an optional routing field, such as
         OpenAI's moderations ``model``); with several the caller must choose."""
-        user = current_user.get()
-        visible = [
-            r.identifier
-            for r in self.stack.registry.list(self.kind.type)
-            if self.stack.access.allows(user, "read", r)
-        ]
-        if len(visible) == 1:
-            return visible[0]
+        names = sorted(r.identifier for r in visible(self.stack, self.kind))
+        if len(names) == 1:
+            return names[0]
         plural = self.kind.plural.replace("_", " ")
         raise BadRequestError(
-            f"'{param}' is required: name one of the registered {plural} ({', '.join(sorted(visible)) or 'none'})."
-            if visible
+            f"'{param}' is required: name one of the registered {plural} ({', '.join(names)})."
+            if names
             else f"'{param}' names no {self.kind.singular.replace('_', ' ')} and none is registered; "
             f"register one with POST {self.kind.path}.",
             param=param,
