@@ -119,3 +119,26 @@ def test_plugin_discovery_imports_no_heavy_dependency() -> None:
     )
     loaded, failures = subprocess.check_output([sys.executable, "-c", code], text=True).splitlines()
     assert (loaded, failures) == ("[]", "[]")
+
+
+def test_discovery_builds_nothing_a_config_does_not_serve() -> None:
+    """The kernel's provider-served APIs are ``ApiRef``s; plugins register configs and factories by
+    reference (or as unbuilt ``ConfigModel``s): after discovery no API module, adapter or upstream
+    HTTP client is imported and no provider config validator is built."""
+    import subprocess
+    import sys
+
+    lazy = (
+        *(f"stack_core.apis.{name}" for name in ("files", "safety", "vector_io", "vector_stores")),
+        "stack_core.openai_compat",
+        "aiohttp",
+        "httpx",
+    )
+    code = (
+        "import sys; from stack_core.plugins import load_plugins; p = load_plugins(); "
+        f"print(sorted(m for m in sys.modules if m in {lazy!r} or m.endswith('.adapter'))); "
+        "print(sorted(s.provider_type for s in p.providers.values() "
+        "if not isinstance(s.config, str) and s.config.__pydantic_complete__))"
+    )
+    imported, built = subprocess.check_output([sys.executable, "-c", code], text=True).splitlines()
+    assert (imported, built) == ("[]", "[]")

@@ -98,6 +98,76 @@ def test_bad_registration_is_a_failure_naming_the_plugin(site: Path) -> None:
     assert failure.package == "stack-provider-bad" and "must look like 'remote::name'" in failure.error
 
 
+LAZY_API = """
+from stack_core import ApiRef, hookimpl
+
+@hookimpl
+def stack_register_apis(register):
+    register(ApiRef("chant", "tplug_chant_spec:CHANT_API"))
+    register(ApiRef("misnamed", "tplug_chant_spec:CHANT_API"))
+    register(ApiRef("absent", "tplug_no_such_module:SPEC"))
+"""
+
+CHANT_SPEC = """
+from dataclasses import replace
+import echo_plugin
+
+CHANT_API = replace(echo_plugin.ECHO_API, name="chant", resource=None)
+"""
+
+
+def test_api_ref_is_imported_on_first_use(site: Path) -> None:
+    make_dist(site, "stack-api-chant", "chant", "tplug_chant", LAZY_API)
+    (site / "tplug_chant_spec.py").write_text(CHANT_SPEC)
+    plugins = discover()
+    assert "tplug_chant_spec" not in sys.modules and not plugins.failures
+    spec = plugins.api("chant")
+    assert spec.name == "chant" and spec.routes == echo_plugin.ECHO_API.routes
+    assert plugins.apis["chant"] is spec and "tplug_chant_spec" in sys.modules
+    with pytest.raises(
+        PluginError, match=r"API 'misnamed': tplug_chant_spec:CHANT_API is not an ApiSpec named"
+    ):
+        plugins.api("misnamed")
+    with pytest.raises(PluginError, match=r"API 'absent': cannot import tplug_no_such_module:SPEC"):
+        plugins.api("absent")
+
+
+BY_REFERENCE = """
+from stack_core import hookimpl
+
+@hookimpl
+def stack_register_providers(register):
+    register(api="echo", provider_type="remote::ghost", config="tplug_ghost_config:Config",
+             factory="tplug_no_such_module:create")
+    register(api="echo", provider_type="remote::malformed", config="Config", factory=print)
+"""
+
+
+async def test_provider_references_resolve_when_configured(site: Path) -> None:
+    make_dist(site, "stack-provider-ghost", "ghost", "tplug_ghost", BY_REFERENCE)
+    (site / "tplug_ghost_config.py").write_text(
+        "from stack_core import ConfigModel\nclass Config(ConfigModel):\n    url: str\n"
+    )
+    plugins = discover({"echo": echo_plugin})
+    (failure,) = plugins.failures
+    assert "'package.module:NAME' reference" in failure.error and "remote::malformed" in failure.error
+    assert "tplug_ghost_config" not in sys.modules
+    config = {
+        "providers": {
+            "echo": [{"provider_id": "g", "provider_type": "remote::ghost", "config": {"url": "u"}}]
+        }
+    }
+    app = create_app(config, plugins=plugins)
+    with pytest.raises(PluginError) as exc:
+        async with app.router.lifespan_context(app):
+            pass
+    assert "tplug_ghost_config" in sys.modules
+    assert (
+        "provider type 'remote::ghost' (package 'stack-provider-ghost'): cannot import tplug_no_such_module"
+        in exc.value.message
+    )
+
+
 def test_missing_provider_type_says_what_to_install(plugins: object) -> None:
     config = {"providers": {"echo": [{"provider_id": "v", "provider_type": "remote::vllm"}]}}
     with pytest.raises(ConfigError, match=r"pip install stack-provider-vllm.*Installed echo providers: "):

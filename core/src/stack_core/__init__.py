@@ -67,10 +67,12 @@ _EXPORTS: dict[str, str] = {
     "VectorStoreFileBatch": "stack_core.apis.vector_stores",
     "VectorStoreSearchResponse": "stack_core.apis.vector_stores",
     "VectorStoresProvider": "stack_core.apis.vector_stores",
+    "ApiRef": "stack_core.spec",
     "ApiSpec": "stack_core.spec",
     "Route": "stack_core.spec",
     "ResourceKind": "stack_core.spec",
     "resource_api": "stack_core.apis.resources",
+    "ConfigModel": "stack_core.config",
     "RunConfig": "stack_core.config",
     "load_config": "stack_core.config",
     "Stack": "stack_core.stack",
@@ -100,6 +102,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "ApiRef",
     "ApiSpec",
     "AttachFileRequest",
     "AuthContext",
@@ -113,6 +116,7 @@ __all__ = [
     "CompletionRequest",
     "CompoundFilter",
     "ConfigError",
+    "ConfigModel",
     "ConflictError",
     "CreateFileBatchRequest",
     "CreateVectorStoreRequest",
@@ -239,7 +243,7 @@ if TYPE_CHECKING:
         VectorStoreSearchResponse,
         VectorStoresProvider,
     )
-    from .config import RunConfig, load_config
+    from .config import ConfigModel, RunConfig, load_config
     from .errors import (
         AuthenticationError,
         BadRequestError,
@@ -279,6 +283,6 @@ if TYPE_CHECKING:
         VectorDB,
     )
     from .server.app import create_app
-    from .spec import ApiSpec, ResourceKind, Route
+    from .spec import ApiRef, ApiSpec, ResourceKind, Route
     from .stack import Stack
     from .storage import Database

@@ -4,27 +4,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .apis.files import FILES_API
-from .apis.inference import INFERENCE_API
 from .apis.inspect import INSPECT_API, PROVIDERS_API
-from .apis.resources import MODELS, RESOURCE_KINDS, resource_api
-from .apis.safety import SAFETY_API
-from .apis.vector_io import VECTOR_IO_API
-from .apis.vector_stores import VECTOR_STORES_API
+from .apis.resources import MODELS, RESOURCE_KINDS, SHIELDS, VECTOR_DBS, resource_api
 from .auth.configs import ApiKeyAuthConfig, CustomAuthConfig, GitHubTokenConfig, OAuth2TokenConfig
 from .hookspecs import AuthContext, Authenticator, RegisterApi, RegisterAuthProvider, hookimpl
 from .services import InspectService, ProvidersService
+from .spec import ApiRef
 
 
 @hookimpl
 def stack_register_apis(register: RegisterApi) -> None:
     register(replace(INSPECT_API, kernel=InspectService))
     register(replace(PROVIDERS_API, kernel=ProvidersService))
-    register(INFERENCE_API)
-    register(FILES_API)
-    register(SAFETY_API)
-    register(VECTOR_IO_API)
-    register(VECTOR_STORES_API)
+    # provider-served APIs are imported only by a stack that serves them
+    register(ApiRef("inference", "stack_core.apis.inference:INFERENCE_API", resource=MODELS))
+    register(ApiRef("files", "stack_core.apis.files:FILES_API"))
+    register(ApiRef("safety", "stack_core.apis.safety:SAFETY_API", resource=SHIELDS))
+    register(ApiRef("vector_io", "stack_core.apis.vector_io:VECTOR_IO_API", resource=VECTOR_DBS))
+    register(ApiRef("vector_stores", "stack_core.apis.vector_stores:VECTOR_STORES_API"))
     register(resource_api(MODELS, list_aliases=("/v1/openai/v1/models",)))
     for kind in RESOURCE_KINDS:
         if kind is not MODELS:

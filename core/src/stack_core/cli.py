@@ -69,10 +69,8 @@ def cmd_list_apis(_: argparse.Namespace) -> None:
     from .plugins import load_plugins
 
     plugins = load_plugins()
-    rows = [
-        [s.name, str(len(s.routes)), s.description]
-        for s in sorted(plugins.apis.values(), key=lambda s: s.name)
-    ]
+    specs = [plugins.api(name) for name in sorted(plugins.apis)]
+    rows = [[s.name, str(len(s.routes)), s.description] for s in specs]
     print(_table(rows, ["API", "ROUTES", "DESCRIPTION"]))
 
 

@@ -19,8 +19,10 @@ from .errors import ConfigError
 
 __all__ = [
     "AuthConfig",
+    "ConfigModel",
     "ProviderEntry",
     "QuotaConfig",
+    "RemoteInferenceConfig",
     "RunConfig",
     "ServerConfig",
     "StoreConfig",
@@ -38,11 +40,15 @@ def stack_home() -> Path:
     return Path(os.environ.get("STACK_HOME") or Path.home() / ".stack").expanduser()
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ConfigModel(BaseModel):
+    """Base of every config block (the run config's, providers' and auth providers'): unknown keys
+    are errors, and validators are built on first use, so the providers a stack does not configure
+    cost it no memory."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
-class StoreConfig(_Strict):
+class StoreConfig(ConfigModel):
     """A SQL store: SQLite file (default), Postgres by fields, or any SQLAlchemy URL."""
 
     type: Literal["sqlite", "postgres", "sql"] = "sqlite"
@@ -57,25 +63,41 @@ class StoreConfig(_Strict):
     pool_size: int = 5
 
 
-class ProviderEntry(_Strict):
+class RemoteInferenceConfig(ConfigModel):
+    """Config shared by every OpenAI-compatible remote inference provider."""
+
+    url: str = Field(description="Base URL of the OpenAI-compatible API, e.g. http://host:8000/v1")
+    api_key: SecretStr | None = Field(default=None, description="Bearer token sent upstream.")
+    timeout: float = Field(default=60.0, description="Seconds to wait for a reply (or between chunks).")
+    connect_timeout: float = Field(default=5.0, description="Seconds to wait for a connection.")
+    max_retries: int = Field(default=2, description="Retries when the backend is unreachable or busy.")
+    refresh_models: bool = Field(default=False, description="Re-list the backend's models periodically.")
+    refresh_interval: float = Field(default=300.0, description="Seconds between model refreshes.")
+    provider_data_key: str | None = Field(
+        default=None,
+        description="Key in the X-Stack-Provider-Data header holding a per-request API key.",
+    )
+
+
+class ProviderEntry(ConfigModel):
     provider_id: str = Field(description="Free-form name of this provider instance.")
     provider_type: str = Field(description="e.g. remote::vllm or inline::sentence-transformers")
     config: dict[str, Any] = Field(default_factory=dict)
 
 
-class AuthConfig(_Strict):
+class AuthConfig(ConfigModel):
     provider_config: dict[str, Any] = Field(description="Auth provider config; its `type` selects it.")
     access_policy: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class QuotaConfig(_Strict):
+class QuotaConfig(ConfigModel):
     kvstore: StoreConfig
     anonymous_max_requests: int = 100
     authenticated_max_requests: int = 1000
     period: Literal["minute", "hour", "day"] = "day"
 
 
-class ServerConfig(_Strict):
+class ServerConfig(ConfigModel):
     host: str = "127.0.0.1"
     port: int = 8321
     tls_certfile: str | None = None
@@ -107,7 +129,7 @@ class RegisteredResources(BaseModel):
     tool_groups: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class RunConfig(_Strict):
+class RunConfig(ConfigModel):
     version: int | str = 2
     image_name: str | None = None
     conda_env: str | None = None

@@ -26,8 +26,9 @@ import pluggy
 from pydantic import BaseModel
 
 from .access import AccessPolicy
+from .errors import PluginError
 from .resources import Resource, User
-from .spec import ApiSpec
+from .spec import ApiRef, ApiSpec, resolve
 
 if TYPE_CHECKING:
     from .objects import OwnedObjects
@@ -103,9 +104,12 @@ Factory = Callable[[Any, ProviderContext], "Awaitable[object] | object"]
 class ProviderSpec:
     """A provider type a plugin offers for one API.
 
-    ``config`` is the pydantic model its config block is validated against (``extra="forbid"``,
-    secrets as ``SecretStr``); ``factory(config, context)`` returns (or awaits to) the object
-    implementing the API's protocol. ``sample_config`` (with ``${env...}`` placeholders) is used
+    ``config`` is the pydantic model its config block is validated against (a ``ConfigModel``:
+    unknown keys refused, validators built on first use; secrets as ``SecretStr``);
+    ``factory(config, context)`` returns (or awaits to) the object implementing the API's protocol.
+    Either may be given as a ``"package.module:NAME"`` reference, imported only when a stack
+    configures the provider, so discovering an unused provider imports nothing of it.
+    ``sample_config`` (with ``${env...}`` placeholders) is used
     when a distribution is assembled from installed plugins; a remote provider sets ``enable_env``
     to the variable that turns it on there (e.g. ``VLLM_URL``). ``single_process`` marks a provider
     whose state only one process may hold (an index in memory, a directory one client locks): the
@@ -115,8 +119,8 @@ class ProviderSpec:
 
     api: str
     provider_type: str
-    config: type[BaseModel]
-    factory: Factory
+    config: type[BaseModel] | str
+    factory: Factory | str
     deps: tuple[str, ...] = ()
     optional_deps: tuple[str, ...] = ()
     sample_config: Mapping[str, Any] = field(default_factory=dict)
@@ -128,6 +132,30 @@ class ProviderSpec:
     @property
     def is_remote(self) -> bool:
         return self.provider_type.startswith("remote::")
+
+    def config_model(self) -> type[BaseModel]:
+        """The config class, imported if it was registered by reference."""
+        config = self._resolved(self.config)
+        if not (isinstance(config, type) and issubclass(config, BaseModel)):
+            raise PluginError(f"{self._who()}: config {self.config!r} is not a pydantic model")
+        return config
+
+    def create(self, config: BaseModel, context: ProviderContext) -> Awaitable[object] | object:
+        """Call the factory, imported if it was registered by reference."""
+        factory = self._resolved(self.factory)
+        if not callable(factory):
+            raise PluginError(f"{self._who()}: factory {self.factory!r} is not callable")
+        made: Awaitable[object] | object = factory(config, context)
+        return made
+
+    def _resolved(self, value: object) -> object:
+        try:
+            return resolve(value) if isinstance(value, str) else value
+        except PluginError as exc:
+            raise PluginError(f"{self._who()}: {exc.message}") from exc
+
+    def _who(self) -> str:
+        return f"provider type {self.provider_type!r} (package {self.package!r})"
 
     @property
     def default_id(self) -> str:
@@ -189,8 +217,8 @@ class RegisterProvider(Protocol):
         *,
         api: str,
         provider_type: str,
-        config: type[BaseModel],
-        factory: Factory,
+        config: type[BaseModel] | str,
+        factory: Factory | str,
         deps: tuple[str, ...] = (),
         optional_deps: tuple[str, ...] = (),
         sample_config: Mapping[str, Any] | None = None,
@@ -201,7 +229,7 @@ class RegisterProvider(Protocol):
 
 
 class RegisterApi(Protocol):
-    def __call__(self, spec: ApiSpec) -> None: ...
+    def __call__(self, spec: ApiSpec | ApiRef) -> None: ...
 
 
 class RegisterAuthProvider(Protocol):
@@ -219,7 +247,9 @@ def stack_register_apis(register: RegisterApi) -> None:
     """Contribute whole APIs: call ``register(ApiSpec(...))`` once per API.
 
     The spec carries the API's route declarations, its provider protocol and, for routed APIs, its
-    resource kind. The API becomes available in run configs under ``spec.name``.
+    resource kind. The API becomes available in run configs under ``spec.name``. A provider-served
+    API may instead be registered as ``ApiRef(name, "package.module:SPEC", resource=...)``: its
+    module is then imported only by a stack that serves it.
     """
 
 

@@ -22,9 +22,10 @@ from typing import Any, Literal
 
 import httpx
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, SecretStr
 
 from .apis.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest
+from .config import RemoteInferenceConfig
 from .context import provider_data
 from .errors import (
     BadRequestError,
@@ -45,29 +46,12 @@ __all__ = [
     "OpenAICompatAdapter",
     "OpenAICompatClient",
     "RemoteInferenceConfig",
+    "create_adapter",
     "openai_compat_factory",
 ]
 
 log = logging.getLogger("stack.remote")
 RETRYABLE_STATUS = frozenset({429, 503})
-
-
-class RemoteInferenceConfig(BaseModel):
-    """Config shared by every OpenAI-compatible remote inference provider."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    url: str = Field(description="Base URL of the OpenAI-compatible API, e.g. http://host:8000/v1")
-    api_key: SecretStr | None = Field(default=None, description="Bearer token sent upstream.")
-    timeout: float = Field(default=60.0, description="Seconds to wait for a reply (or between chunks).")
-    connect_timeout: float = Field(default=5.0, description="Seconds to wait for a connection.")
-    max_retries: int = Field(default=2, description="Retries when the backend is unreachable or busy.")
-    refresh_models: bool = Field(default=False, description="Re-list the backend's models periodically.")
-    refresh_interval: float = Field(default=300.0, description="Seconds between model refreshes.")
-    provider_data_key: str | None = Field(
-        default=None,
-        description="Key in the X-Stack-Provider-Data header holding a per-request API key.",
-    )
 
 
 def _error_message(body: bytes) -> str:
@@ -343,3 +327,8 @@ def openai_compat_factory(
         return OpenAICompatAdapter(config, context, client, lister)
 
     return factory
+
+
+create_adapter = openai_compat_factory()
+"""The factory of a provider that is nothing but an OpenAI-compatible API (vLLM, hosted services):
+``register(..., factory="stack_core.openai_compat:create_adapter")``."""

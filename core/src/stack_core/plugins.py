@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from . import hookspecs
 from .errors import PluginError
 from .hookspecs import AuthProviderSpec, ProviderSpec
-from .spec import ApiSpec
+from .spec import ApiRef, ApiSpec
 
 __all__ = ["PluginFailure", "PluginSet", "discover", "load_plugins", "reset_plugins"]
 
@@ -49,11 +49,18 @@ class PluginFailure:
 class PluginSet:
     """Everything the installed plugins contributed."""
 
-    apis: dict[str, ApiSpec] = field(default_factory=dict)
+    apis: dict[str, ApiSpec | ApiRef] = field(default_factory=dict)
     providers: dict[tuple[str, str], ProviderSpec] = field(default_factory=dict)
     auth: dict[str, AuthProviderSpec] = field(default_factory=dict)
     loaded: dict[str, str] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
+
+    def api(self, name: str) -> ApiSpec:
+        """The spec of API ``name``, importing it on first use if it was registered as an ``ApiRef``."""
+        entry = self.apis[name]
+        if isinstance(entry, ApiRef):
+            entry = self.apis[name] = entry.load()
+        return entry
 
     def provider(self, api: str, provider_type: str) -> ProviderSpec | None:
         return self.providers.get((api, provider_type))
@@ -71,6 +78,10 @@ def _package(ep: EntryPoint) -> str:
     return ep.dist.name if ep.dist is not None else "<unknown>"
 
 
+def _is_reference(value: object) -> bool:
+    return isinstance(value, str) and all(value.partition(":")[::2])
+
+
 class _Collector:
     """Receives one plugin's registrations, validating each and naming the plugin on error."""
 
@@ -80,14 +91,15 @@ class _Collector:
     def _where(self) -> str:
         return f"plugin {self.name!r} (package {self.package!r})"
 
-    def api(self, spec: ApiSpec) -> None:
-        if not isinstance(spec, ApiSpec):
-            raise PluginError(f"{self._where()} registered {spec!r}, expected an ApiSpec")
+    def api(self, spec: ApiSpec | ApiRef) -> None:
+        if not isinstance(spec, ApiSpec | ApiRef):
+            raise PluginError(f"{self._where()} registered {spec!r}, expected an ApiSpec or ApiRef")
         if spec.name in self.plugins.apis:
             raise PluginError(f"{self._where()} registers API {spec.name!r}, which is already registered")
         self.plugins.apis[spec.name] = spec
         if self.trace:
-            log.info("%s: API %s (%d routes)", self._where(), spec.name, len(spec.routes))
+            what = f"from {spec.target}" if isinstance(spec, ApiRef) else f"{len(spec.routes)} routes"
+            log.info("%s: API %s (%s)", self._where(), spec.name, what)
 
     def provider(self, **kwargs: Any) -> None:
         try:
@@ -99,10 +111,19 @@ class _Collector:
                 f"{self._where()}: provider_type {spec.provider_type!r} must look like 'remote::name'"
                 " or 'inline::name'"
             )
-        if not (isinstance(spec.config, type) and issubclass(spec.config, BaseModel)):
-            raise PluginError(f"{self._where()}: config for {spec.provider_type} must be a pydantic model")
-        if not callable(spec.factory):
-            raise PluginError(f"{self._where()}: factory for {spec.provider_type} is not callable")
+        if not (
+            _is_reference(spec.config)
+            or (isinstance(spec.config, type) and issubclass(spec.config, BaseModel))
+        ):
+            raise PluginError(
+                f"{self._where()}: config for {spec.provider_type} must be a pydantic model or a "
+                "'package.module:NAME' reference to one"
+            )
+        if not (_is_reference(spec.factory) or callable(spec.factory)):
+            raise PluginError(
+                f"{self._where()}: factory for {spec.provider_type} must be callable or a "
+                "'package.module:NAME' reference"
+            )
         key = (spec.api, spec.provider_type)
         if key in self.plugins.providers:
             other = self.plugins.providers[key].package

@@ -9,19 +9,20 @@ start-up protocol checks are all derived from these declarations.
 from __future__ import annotations
 
 import builtins
+import importlib
 import inspect
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from .errors import PluginError
 from .resources import Resource
 
-__all__ = ["ApiModel", "ApiSpec", "ResourceKind", "Route", "check_protocol"]
+__all__ = ["ApiModel", "ApiRef", "ApiSpec", "ResourceKind", "Route", "check_protocol", "resolve"]
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 _PATH_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::path)?}")
@@ -142,6 +143,43 @@ class ApiSpec:
                         f"API {self.name!r} route {route.method} {route.path}: path parameters "
                         f"{sorted(missing)} are not fields of {route.request.__name__}"
                     )
+
+
+def resolve(target: str) -> Any:
+    """The object a ``"package.module:NAME"`` reference names, importing its module."""
+    module, _, attribute = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise PluginError(f"cannot import {target}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ApiRef:
+    """A provider-served API declared without importing it: ``target`` (``"package.module:NAME"``)
+    names its ``ApiSpec``, imported only when a stack serves the API or a tool lists its routes, so
+    an installed API a config does not use costs neither memory nor start-up time. ``resource`` is
+    the resource kind the spec routes by (from a light module): the registry needs every kind up
+    front."""
+
+    name: str
+    target: str
+    resource: ResourceKind | None = None
+    provider_required: ClassVar[bool] = True
+
+    def load(self) -> ApiSpec:
+        try:
+            spec = resolve(self.target)
+        except PluginError as exc:
+            raise PluginError(f"API {self.name!r}: {exc.message}") from exc
+        if not isinstance(spec, ApiSpec) or (spec.name, spec.resource) != (self.name, self.resource):
+            raise PluginError(
+                f"API {self.name!r}: {self.target} is not an ApiSpec named {self.name!r} with the "
+                "resource kind its ApiRef declares"
+            )
+        if not spec.provider_required:
+            raise PluginError(f"API {self.name!r}: an ApiRef may only name a provider-served API")
+        return spec
 
 
 def protocol_methods(protocol: type) -> list[str]:

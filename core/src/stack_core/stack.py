@@ -98,9 +98,9 @@ class Stack:
         kernel = [
             s
             for s in self.plugins.apis.values()
-            if not s.provider_required and all(d in provided for d in s.depends_on)
+            if isinstance(s, ApiSpec) and not s.provider_required and all(d in provided for d in s.depends_on)
         ]
-        return [self.plugins.apis[a] for a in provided] + kernel
+        return [self.plugins.api(a) for a in provided] + kernel
 
     async def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -230,7 +230,7 @@ class Stack:
         spec = self._spec_for(api, index, entry)
         who = f"provider '{entry.provider_id}' ({entry.provider_type}, package {spec.package})"
         config = validate_model(
-            spec.config,
+            spec.config_model(),
             entry.config,
             what=f"config of {who}",
             prefix=("providers", api, index, "config"),
@@ -250,7 +250,7 @@ class Stack:
             registries=self.registry_service,
         )
         try:
-            impl = spec.factory(config, context)
+            impl = spec.create(config, context)
             if inspect.isawaitable(impl):
                 impl = await impl
         except StackError:
@@ -267,8 +267,7 @@ class Stack:
         Listed resources are recorded with source ``provider``; ones it no longer lists are dropped.
         A name already taken by another provider's resource becomes ``<provider_id>/<name>``.
         """
-        spec = self.plugins.apis[instance.api]
-        kind = spec.resource
+        kind = self.plugins.apis[instance.api].resource
         lister = getattr(instance.impl, f"list_{kind.plural}", None) if kind else None
         if kind is None or lister is None:
             return True

@@ -6,8 +6,9 @@ no JWT, crypto or HTTP imports; those load when a provider is actually configure
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
+from ..config import ConfigModel
 from .common import DEFAULT_CLAIMS_MAPPING
 
 __all__ = [
@@ -21,9 +22,7 @@ __all__ = [
 ]
 
 
-class ApiKeyEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ApiKeyEntry(ConfigModel):
     key_hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$", description="`sha256:` + hex SHA-256 of the key.")
     principal: str = Field(description="Who requests with this key act as.")
     attributes: dict[str, list[str]] = Field(
@@ -31,9 +30,7 @@ class ApiKeyEntry(BaseModel):
     )
 
 
-class JwksConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class JwksConfig(ConfigModel):
     uri: str = Field(description="URL of the JSON Web Key Set holding the token signing keys.")
     token: SecretStr | None = Field(
         default=None, description="Bearer token sent to the JWKS endpoint (e.g. a service-account token)."
@@ -46,9 +43,7 @@ class JwksConfig(BaseModel):
     )
 
 
-class IntrospectionConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class IntrospectionConfig(ConfigModel):
     url: str = Field(description="RFC 7662 token introspection endpoint.")
     client_id: str = Field(description="Client id this server authenticates to the endpoint with.")
     client_secret: SecretStr = Field(description="Client secret for the endpoint.")
@@ -57,9 +52,7 @@ class IntrospectionConfig(BaseModel):
     )
 
 
-class OAuth2TokenConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OAuth2TokenConfig(ConfigModel):
     jwks: JwksConfig | None = Field(default=None, description="Verify tokens as JWTs with these keys.")
     introspection: IntrospectionConfig | None = Field(
         default=None, description="Or ask this RFC 7662 endpoint about each token."
@@ -85,9 +78,7 @@ class OAuth2TokenConfig(BaseModel):
         return self
 
 
-class GitHubTokenConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class GitHubTokenConfig(ConfigModel):
     github_api_base_url: str = Field(
         default="https://api.github.com",
         description="GitHub API root (GitHub Enterprise: https://HOST/api/v3).",
@@ -102,9 +93,7 @@ class GitHubTokenConfig(BaseModel):
     tls_cafile: str | None = None
 
 
-class CustomAuthConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CustomAuthConfig(ConfigModel):
     endpoint: str = Field(description="URL that validates tokens.")
     timeout: float = Field(default=5.0, description="Seconds to wait for the endpoint.")
     cache_ttl: float = Field(default=60.0, description="Seconds a validated token is trusted (0: never).")
@@ -112,9 +101,7 @@ class CustomAuthConfig(BaseModel):
     tls_cafile: str | None = None
 
 
-class ApiKeyAuthConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ApiKeyAuthConfig(ConfigModel):
     keys: list[ApiKeyEntry] = Field(default_factory=list, description="Keys held in the config, hashed.")
     database: bool = Field(
         default=True, description="Also accept the keys `stack keys` manages in the stack's SQL database."

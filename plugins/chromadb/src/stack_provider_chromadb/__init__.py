@@ -2,23 +2,7 @@
 
 from __future__ import annotations
 
-from stack_core import ProviderContext, RegisterProvider, hookimpl
-
-from .config import ChromaConfig
-
-# Adapters (and their vector libraries) are imported only when a provider is configured.
-
-
-def _create_inline(config: ChromaConfig, context: ProviderContext) -> object:
-    from .adapter import create_inline
-
-    return create_inline(config, context)
-
-
-def _create_remote(config: ChromaConfig, context: ProviderContext) -> object:
-    from .adapter import create_remote
-
-    return create_remote(config, context)
+from stack_core import RegisterProvider, hookimpl
 
 
 @hookimpl
@@ -26,8 +10,8 @@ def stack_register_providers(register: RegisterProvider) -> None:
     register(
         api="vector_io",
         provider_type="inline::chromadb",
-        config=ChromaConfig,
-        factory=_create_inline,
+        config="stack_provider_chromadb.config:ChromaConfig",
+        factory="stack_provider_chromadb.adapter:create_inline",
         optional_deps=("inference",),
         enable_env="ENABLE_CHROMADB",
         description="Embedded ChromaDB, persisted under the provider's state directory.",
@@ -36,8 +20,8 @@ def stack_register_providers(register: RegisterProvider) -> None:
     register(
         api="vector_io",
         provider_type="remote::chromadb",
-        config=ChromaConfig,
-        factory=_create_remote,
+        config="stack_provider_chromadb.config:ChromaConfig",
+        factory="stack_provider_chromadb.adapter:create_remote",
         optional_deps=("inference",),
         sample_config={"url": "${env.CHROMADB_URL}"},
         enable_env="CHROMADB_URL",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
+
+from stack_core import ConfigModel
 
 
-class ChromaConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ChromaConfig(ConfigModel):
     url: str | None = Field(
         default=None, description="remote::chromadb: the Chroma server, e.g. http://localhost:8000."
     )

@@ -3,17 +3,7 @@ search (FTS5) in SQLite, which is the source of truth the index is rebuilt from.
 
 from __future__ import annotations
 
-from stack_core import ProviderContext, RegisterProvider, hookimpl
-
-from .config import FaissConfig
-
-# Adapters (and their vector libraries) are imported only when a provider is configured.
-
-
-def _create_provider(config: FaissConfig, context: ProviderContext) -> object:
-    from .adapter import create_provider
-
-    return create_provider(config, context)
+from stack_core import RegisterProvider, hookimpl
 
 
 @hookimpl
@@ -21,8 +11,8 @@ def stack_register_providers(register: RegisterProvider) -> None:
     register(
         api="vector_io",
         provider_type="inline::faiss",
-        config=FaissConfig,
-        factory=_create_provider,
+        config="stack_provider_faiss.config:FaissConfig",
+        factory="stack_provider_faiss.adapter:create_provider",
         optional_deps=("inference",),
         description="Embedded vectors: faiss HNSW + SQLite (FTS5), persisted under the state directory.",
         single_process=True,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from stack_core import ConfigModel
 
 
-class FaissConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FaissConfig(ConfigModel):
     path: str | None = Field(
         default=None, description="Directory of the collections (default: the provider's state directory)."
     )

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from stack_core import ProviderContext, RegisterProvider, hookimpl
-
-from .config import LlamaGuardConfig
-
-
-def create(config: LlamaGuardConfig, context: ProviderContext) -> object:
-    """Imports the adapter (and its dependencies) only when this provider is configured."""
-    from .adapter import create_provider
-
-    return create_provider(config, context)
+from stack_core import RegisterProvider, hookimpl
 
 
 @hookimpl
@@ -19,8 +10,8 @@ def stack_register_providers(register: RegisterProvider) -> None:
     register(
         api="safety",
         provider_type="inline::llama-guard",
-        config=LlamaGuardConfig,
-        factory=create,
+        config="stack_provider_llama_guard.config:LlamaGuardConfig",
+        factory="stack_provider_llama_guard.adapter:create_provider",
         deps=("inference",),
         description="Llama Guard shields over a registered Llama Guard model (Inference API).",
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from stack_core import ConfigModel
 
 LLAMA_GUARD_3_CATEGORIES: dict[str, str] = {
     "S1": "Violent Crimes",
@@ -48,9 +50,7 @@ MODERATION_CATEGORIES: dict[str, list[str]] = {
 }
 
 
-class LlamaGuardConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LlamaGuardConfig(ConfigModel):
     categories: dict[str, str] = Field(
         default_factory=lambda: dict(LLAMA_GUARD_3_CATEGORIES),
         description="Unsafe-content categories put in the prompt, code -> name (or name and "

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from stack_core import ConfigModel
 
 
-class LocalFSConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LocalFSConfig(ConfigModel):
     storage_dir: str | None = Field(default=None, description="Where content is kept (default: state dir).")
     max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1, description="Largest accepted upload.")
     purposes: list[str] = Field(

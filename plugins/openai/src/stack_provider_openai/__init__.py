@@ -5,7 +5,6 @@ from __future__ import annotations
 from stack_core import hookimpl
 from stack_core.hookspecs import RegisterProvider
 
-from .adapter import create_adapter
 from .config import HOSTED, config_for
 
 
@@ -16,7 +15,7 @@ def stack_register_providers(register: RegisterProvider) -> None:
             api="inference",
             provider_type=f"remote::{service.name}",
             config=config_for(service),
-            factory=create_adapter,
+            factory="stack_core.openai_compat:create_adapter",
             sample_config={"api_key": f"${{env.{service.key_env}}}"},
             enable_env=service.key_env,
             description=f"{service.title} (OpenAI-compatible API).",

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field, create_model
 
-from stack_core.openai_compat import RemoteInferenceConfig
+from stack_core.config import RemoteInferenceConfig
 
 
 @dataclass(frozen=True)

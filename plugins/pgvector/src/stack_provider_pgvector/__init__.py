@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-from stack_core import ProviderContext, RegisterProvider, hookimpl
-
-from .config import PGVectorConfig
-
-# Adapters (and their vector libraries) are imported only when a provider is configured.
-
-
-def _create_provider(config: PGVectorConfig, context: ProviderContext) -> object:
-    from .adapter import create_provider
-
-    return create_provider(config, context)
+from stack_core import RegisterProvider, hookimpl
 
 
 @hookimpl
@@ -20,8 +10,8 @@ def stack_register_providers(register: RegisterProvider) -> None:
     register(
         api="vector_io",
         provider_type="remote::pgvector",
-        config=PGVectorConfig,
-        factory=_create_provider,
+        config="stack_provider_pgvector.config:PGVectorConfig",
+        factory="stack_provider_pgvector.adapter:create_provider",
         optional_deps=("inference",),
         sample_config={
             "host": "${env.PGVECTOR_HOST}",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
+
+from stack_core import ConfigModel
 
 
-class PGVectorConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PGVectorConfig(ConfigModel):
     url: SecretStr | None = Field(
         default=None,
         description="A postgresql:// URL (takes precedence over host/port/db/user/password); "

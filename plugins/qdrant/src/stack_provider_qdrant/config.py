@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
+
+from stack_core import ConfigModel
 
 
-class QdrantConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class QdrantConfig(ConfigModel):
     url: str | None = Field(
         default=None, description="remote::qdrant: the server, e.g. http://localhost:6333."
     )

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from stack_core import ProviderContext, RegisterProvider, hookimpl
-
-from .config import RegexShieldConfig
-
-
-def create(config: RegexShieldConfig, context: ProviderContext) -> object:
-    """Imports the adapter (and its dependencies) only when this provider is configured."""
-    from .adapter import create_provider
-
-    return create_provider(config, context)
+from stack_core import RegisterProvider, hookimpl
 
 
 @hookimpl
@@ -19,7 +10,7 @@ def stack_register_providers(register: RegisterProvider) -> None:
     register(
         api="safety",
         provider_type="inline::regex",
-        config=RegexShieldConfig,
-        factory=create,
+        config="stack_provider_regex_shield.config:RegexShieldConfig",
+        factory="stack_provider_regex_shield.adapter:create_provider",
         description="Offline regex / keyword / PII shields; serves the regex-guard shield by default.",
     )

@@ -5,16 +5,16 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from stack_core import ConfigModel
 
 Level = Literal["info", "warn", "error"]
 PiiKind = Literal["email", "phone", "credit_card", "us_ssn"]
 
 
-class Rule(BaseModel):
+class Rule(ConfigModel):
     """One check: a regular expression, a keyword list or a built-in PII detector."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(description="Rule name, reported in violation metadata.")
     category: str = Field(description="Category reported on a match (a moderation category key).")
@@ -40,10 +40,8 @@ class Rule(BaseModel):
         return self
 
 
-class ShieldEntry(BaseModel):
+class ShieldEntry(ConfigModel):
     """A shield this provider lists at start (registered automatically)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     shield_id: str
     rule_sets: list[str] | None = Field(default=None, description="Rule sets it applies; None: all.")
@@ -99,9 +97,7 @@ def _phrases(verbs: str, objects: str) -> list[str]:
     return [f"{verb} {obj}" for verb in verbs.split() for obj in objects.split("|")]
 
 
-class RegexShieldConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RegexShieldConfig(ConfigModel):
     rule_sets: dict[str, list[Rule]] = Field(
         default_factory=dict, description="Named rule sets, added to (or replacing) the built-in ones."
     )

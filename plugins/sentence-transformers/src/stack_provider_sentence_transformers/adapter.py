@@ -196,3 +196,12 @@ def _floats(vector: NDArray[np.float32]) -> list[float]:
 
 def _base64(vector: NDArray[np.float32]) -> str:
     return base64.b64encode(vector.astype("<f4").tobytes()).decode()
+
+
+async def create_provider(
+    config: SentenceTransformersConfig, context: ProviderContext
+) -> SentenceTransformersProvider:
+    """The provider factory: the model loaded (from the bundled weights) before serving."""
+    provider = SentenceTransformersProvider(config, context)
+    await provider.initialize()
+    return provider

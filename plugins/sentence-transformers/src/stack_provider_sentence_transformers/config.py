@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from stack_core import ConfigModel
 
 
-class SentenceTransformersConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SentenceTransformersConfig(ConfigModel):
     device: str = Field(default="cpu", description="torch device: cpu, cuda, mps.")
     batch_size: int = Field(default=64, ge=1, description="Most texts encoded in one forward pass.")
     max_batch_wait_ms: float = Field(

@@ -5,17 +5,14 @@ from __future__ import annotations
 from stack_core import hookimpl
 from stack_core.hookspecs import RegisterProvider
 
-from .adapter import create_adapter
-from .config import TGIConfig
-
 
 @hookimpl
 def stack_register_providers(register: RegisterProvider) -> None:
     register(
         api="inference",
         provider_type="remote::tgi",
-        config=TGIConfig,
-        factory=create_adapter,
+        config="stack_provider_tgi.config:TGIConfig",
+        factory="stack_provider_tgi.adapter:create_adapter",
         sample_config={"url": "${env.TGI_URL}"},
         enable_env="TGI_URL",
         description="Hugging Face TGI; its model is read from /info.",

@@ -3,18 +3,7 @@ Inference APIs (text, Markdown and PDF files; chunks embedded and stored through
 
 from __future__ import annotations
 
-from stack_core import ProviderContext, RegisterProvider, hookimpl
-
-from .config import VectorStoresConfig
-
-
-async def create(config: VectorStoresConfig, context: ProviderContext) -> object:
-    """Imports the adapter (and its dependencies) only when this provider is configured."""
-    from .adapter import VectorStoresAdapter
-
-    adapter = VectorStoresAdapter(config, context)
-    adapter.start()
-    return adapter
+from stack_core import RegisterProvider, hookimpl
 
 
 @hookimpl
@@ -22,8 +11,8 @@ def stack_register_providers(register: RegisterProvider) -> None:
     register(
         api="vector_stores",
         provider_type="inline::vector-stores",
-        config=VectorStoresConfig,
-        factory=create,
+        config="stack_provider_vector_stores.config:VectorStoresConfig",
+        factory="stack_provider_vector_stores.adapter:create_adapter",
         deps=("vector_io", "files", "inference"),
         sample_config={
             "vector_io_provider_id": "${env.VECTOR_STORES_VECTOR_IO_PROVIDER:=}",

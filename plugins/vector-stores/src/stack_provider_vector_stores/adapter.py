@@ -69,6 +69,13 @@ from .vector_dbs import VectorDbs
 log = logging.getLogger("stack.vector_stores")
 
 
+async def create_adapter(config: VectorStoresConfig, context: ProviderContext) -> VectorStoresAdapter:
+    """The provider factory: the adapter, with its recovery of interrupted files started."""
+    adapter = VectorStoresAdapter(config, context)
+    adapter.start()
+    return adapter
+
+
 class VectorStoresAdapter:
     def __init__(self, config: VectorStoresConfig, context: ProviderContext) -> None:
         self.config, self.context = config, context

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from stack_core import ConfigModel
 
 
-class VectorStoresConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class VectorStoresConfig(ConfigModel):
     vector_io_provider_id: str | None = Field(
         default=None,
         description="vector_io provider holding new stores' chunks when a request names none "
