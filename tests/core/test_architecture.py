@@ -122,15 +122,17 @@ def test_plugin_discovery_imports_no_heavy_dependency() -> None:
 
 
 def test_discovery_builds_nothing_a_config_does_not_serve() -> None:
-    """The kernel's provider-served APIs are ``ApiRef``s; plugins register configs and factories by
-    reference (or as unbuilt ``ConfigModel``s): after discovery no API module, adapter or upstream
-    HTTP client is imported and no provider config validator is built."""
+    """The kernel's provider-served APIs are ``ApiRef``s; plugins (and the kernel's auth providers)
+    register configs and factories by reference or as unbuilt ``ConfigModel``s: after discovery no
+    API module, adapter, auth config or upstream HTTP client is imported and no provider config
+    validator is built."""
     import subprocess
     import sys
 
     lazy = (
         *(f"stack_core.apis.{name}" for name in ("files", "safety", "vector_io", "vector_stores")),
         "stack_core.openai_compat",
+        "stack_core.auth.configs",
         "aiohttp",
         "httpx",
     )

@@ -147,3 +147,24 @@ async def test_openapi_document_is_derived_from_the_declarations(serve: Any) -> 
         "schema": {"title": "Voice Id", "type": "string"},
     }
     assert "Voice" in doc["components"]["schemas"]
+
+
+async def test_freed_memory_is_handed_back_once_after_each_burst() -> None:
+    import asyncio
+    import platform
+
+    from stack_core.server.memory import malloc_trim, trim_when_idle
+
+    if platform.libc_ver()[0] == "glibc":
+        assert malloc_trim() is not None
+    requests, trims = 0, []
+    task = asyncio.create_task(trim_when_idle(lambda: requests, lambda: trims.append(requests), 0.01))
+    await asyncio.sleep(0.06)
+    assert trims == [0]  # start-up's garbage, once
+    requests = 5
+    await asyncio.sleep(0.06)
+    assert trims == [0, 5]  # the burst ended: trimmed once, not on every idle tick
+    requests = 9
+    await asyncio.sleep(0.06)
+    task.cancel()
+    assert trims == [0, 5, 9]

@@ -6,8 +6,7 @@ from dataclasses import replace
 
 from .apis.inspect import INSPECT_API, PROVIDERS_API
 from .apis.resources import MODELS, RESOURCE_KINDS, SHIELDS, VECTOR_DBS, resource_api
-from .auth.configs import ApiKeyAuthConfig, CustomAuthConfig, GitHubTokenConfig, OAuth2TokenConfig
-from .hookspecs import AuthContext, Authenticator, RegisterApi, RegisterAuthProvider, hookimpl
+from .hookspecs import RegisterApi, RegisterAuthProvider, hookimpl
 from .services import InspectService, ProvidersService
 from .spec import ApiRef
 
@@ -30,34 +29,23 @@ def stack_register_apis(register: RegisterApi) -> None:
 
 @hookimpl
 def stack_register_auth_providers(register: RegisterAuthProvider) -> None:
-    register(type="custom", config=CustomAuthConfig, factory=_custom)
-    register(type="oauth2_token", config=OAuth2TokenConfig, factory=_oauth2)
-    register(type="github_token", config=GitHubTokenConfig, factory=_github)
-    register(type="api_key", config=ApiKeyAuthConfig, factory=_api_key)
-
-
-# Authenticators import their HTTP/JWT/crypto dependencies only when configured.
-
-
-def _custom(config: CustomAuthConfig) -> Authenticator:
-    from .auth.custom import CustomAuthenticator
-
-    return CustomAuthenticator(config)
-
-
-def _oauth2(config: OAuth2TokenConfig) -> Authenticator:
-    from .auth.oauth2 import OAuth2TokenAuthenticator
-
-    return OAuth2TokenAuthenticator(config)
-
-
-def _github(config: GitHubTokenConfig) -> Authenticator:
-    from .auth.github import GitHubTokenAuthenticator
-
-    return GitHubTokenAuthenticator(config)
-
-
-async def _api_key(config: ApiKeyAuthConfig, context: AuthContext) -> Authenticator:
-    from .auth.api_key import create_api_key_authenticator
-
-    return await create_api_key_authenticator(config, context)
+    # by reference: authenticators and their HTTP/JWT/crypto dependencies load only when configured
+    auth = "stack_core.auth"
+    register(
+        type="custom", config=f"{auth}.configs:CustomAuthConfig", factory=f"{auth}.custom:CustomAuthenticator"
+    )
+    register(
+        type="oauth2_token",
+        config=f"{auth}.configs:OAuth2TokenConfig",
+        factory=f"{auth}.oauth2:OAuth2TokenAuthenticator",
+    )
+    register(
+        type="github_token",
+        config=f"{auth}.configs:GitHubTokenConfig",
+        factory=f"{auth}.github:GitHubTokenAuthenticator",
+    )
+    register(
+        type="api_key",
+        config=f"{auth}.configs:ApiKeyAuthConfig",
+        factory=f"{auth}.api_key:create_api_key_authenticator",
+    )

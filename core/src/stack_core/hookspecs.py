@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from .access import AccessPolicy
 from .errors import PluginError
 from .resources import Resource, User
-from .spec import ApiRef, ApiSpec, resolve
+from .spec import ApiRef, ApiSpec, resolved
 
 if TYPE_CHECKING:
     from .objects import OwnedObjects
@@ -135,24 +135,15 @@ class ProviderSpec:
 
     def config_model(self) -> type[BaseModel]:
         """The config class, imported if it was registered by reference."""
-        config = self._resolved(self.config)
-        if not (isinstance(config, type) and issubclass(config, BaseModel)):
-            raise PluginError(f"{self._who()}: config {self.config!r} is not a pydantic model")
-        return config
+        return _config_model(self.config, self._who())
 
     def create(self, config: BaseModel, context: ProviderContext) -> Awaitable[object] | object:
         """Call the factory, imported if it was registered by reference."""
-        factory = self._resolved(self.factory)
+        factory = resolved(self.factory, self._who())
         if not callable(factory):
             raise PluginError(f"{self._who()}: factory {self.factory!r} is not callable")
         made: Awaitable[object] | object = factory(config, context)
         return made
-
-    def _resolved(self, value: object) -> object:
-        try:
-            return resolve(value) if isinstance(value, str) else value
-        except PluginError as exc:
-            raise PluginError(f"{self._who()}: {exc.message}") from exc
 
     def _who(self) -> str:
         return f"provider type {self.provider_type!r} (package {self.package!r})"
@@ -160,6 +151,13 @@ class ProviderSpec:
     @property
     def default_id(self) -> str:
         return self.provider_type.split("::", 1)[-1]
+
+
+def _config_model(config: type[BaseModel] | str, who: str) -> type[BaseModel]:
+    model = resolved(config, who)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise PluginError(f"{who}: config {config!r} is not a pydantic model")
+    return model
 
 
 @dataclass(frozen=True)
@@ -203,12 +201,27 @@ class AuthProviderSpec:
 
     ``factory(config)`` or ``factory(config, context)`` (see ``AuthContext``) returns (or awaits to)
     the ``Authenticator``; ``config`` is the pydantic model ``provider_config`` is validated against.
+    Either may be a ``"package.module:NAME"`` reference, imported when a server is configured with
+    this provider.
     """
 
     type: str
-    config: builtins.type[BaseModel]
-    factory: AuthFactory
+    config: builtins.type[BaseModel] | str
+    factory: AuthFactory | str
     package: str = ""
+
+    def config_model(self) -> builtins.type[BaseModel]:
+        return _config_model(self.config, self._who())
+
+    def factory_function(self) -> AuthFactory:
+        factory = resolved(self.factory, self._who())
+        if not callable(factory):
+            raise PluginError(f"{self._who()}: factory {self.factory!r} is not callable")
+        made: AuthFactory = factory
+        return made
+
+    def _who(self) -> str:
+        return f"auth provider {self.type!r} (package {self.package!r})"
 
 
 class RegisterProvider(Protocol):
@@ -237,8 +250,8 @@ class RegisterAuthProvider(Protocol):
         self,
         *,
         type: str,
-        config: type[BaseModel],
-        factory: AuthFactory,
+        config: type[BaseModel] | str,
+        factory: AuthFactory | str,
     ) -> None: ...
 
 

@@ -135,7 +135,7 @@ class _Collector:
         if self.trace:
             log.info("%s: provider %s for %s", self._where(), spec.provider_type, spec.api)
 
-    def auth(self, *, type: str, config: type[BaseModel], factory: Callable[..., Any]) -> None:
+    def auth(self, *, type: str, config: type[BaseModel] | str, factory: Callable[..., Any] | str) -> None:
         if type in self.plugins.auth:
             raise PluginError(f"{self._where()} registers auth provider {type!r} twice")
         self.plugins.auth[type] = AuthProviderSpec(type, config, factory, self.package)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from .errors import PluginError
 from .resources import Resource
 
-__all__ = ["ApiModel", "ApiRef", "ApiSpec", "ResourceKind", "Route", "check_protocol", "resolve"]
+__all__ = ["ApiModel", "ApiRef", "ApiSpec", "ResourceKind", "Route", "check_protocol", "resolve", "resolved"]
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 _PATH_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::path)?}")
@@ -154,6 +154,14 @@ def resolve(target: str) -> Any:
         raise PluginError(f"cannot import {target}: {exc}") from exc
 
 
+def resolved(value: Any, who: str) -> Any:
+    """``value`` itself, or what it names if it is a reference; errors name ``who`` registered it."""
+    try:
+        return resolve(value) if isinstance(value, str) else value
+    except PluginError as exc:
+        raise PluginError(f"{who}: {exc.message}") from exc
+
+
 @dataclass(frozen=True)
 class ApiRef:
     """A provider-served API declared without importing it: ``target`` (``"package.module:NAME"``)
@@ -168,10 +176,7 @@ class ApiRef:
     provider_required: ClassVar[bool] = True
 
     def load(self) -> ApiSpec:
-        try:
-            spec = resolve(self.target)
-        except PluginError as exc:
-            raise PluginError(f"API {self.name!r}: {exc.message}") from exc
+        spec = resolved(self.target, f"API {self.name!r}")
         if not isinstance(spec, ApiSpec) or (spec.name, spec.resource) != (self.name, self.resource):
             raise PluginError(
                 f"API {self.name!r}: {self.target} is not an ApiSpec named {self.name!r} with the "

@@ -12,7 +12,7 @@ import functools
 import os
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -28,12 +28,15 @@ from ..plugins import PluginSet, load_plugins
 from ..services import stack_version
 from ..spec import ApiSpec
 from ..stack import Stack
-from .auth import AuthMiddleware, build_authenticator
 from .endpoints import AsgiEndpoint, make_endpoint
 from .errors import error_response
+from .memory import malloc_trim, trim_when_idle
 from .middleware import KernelMiddleware
-from .openapi import openapi_document
-from .quota import Counter, QuotaMiddleware, open_counter
+
+if TYPE_CHECKING:
+    from .quota import Counter
+
+# Auth, quota and the OpenAPI document are imported only by a server that uses them.
 
 __all__ = ["create_app"]
 
@@ -44,6 +47,7 @@ class _Lifecycle:
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
         self.started = False
+        self.requests = 0
         self.authenticator: Authenticator | None = None
         self.quota_counter: Counter | None = None
         self._lock = asyncio.Lock()
@@ -55,10 +59,14 @@ class _Lifecycle:
             if not self.started:
                 quota = self.stack.config.server.quota
                 if quota is not None:
+                    from .quota import open_counter
+
                     self.quota_counter = open_counter(quota.kvstore, self.stack.state_dir / "quotas.db")
                 await self.stack.start()
                 auth = self.stack.config.server.auth
                 if auth is not None:
+                    from .auth import build_authenticator
+
                     try:
                         self.authenticator = await build_authenticator(
                             auth, self.stack.plugins, self._auth_context()
@@ -116,21 +124,28 @@ def create_app(
 
     async def openapi(_: Request) -> Response:
         if not document:
+            from .openapi import openapi_document
+
             document.update(openapi_document(specs, stack_version()))
         return JSONResponse(document)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await lifecycle.ensure_started()
+        trim = malloc_trim()
+        idle = trim_when_idle(lambda: lifecycle.requests, trim) if trim else None
+        housekeeping = asyncio.create_task(idle) if idle else None
         try:
             yield
         finally:
+            if housekeeping:
+                housekeeping.cancel()
             await lifecycle.stop()
 
     async def http_error(request: Request, exc: Exception) -> Response:
         return error_response(exc, request.scope.get("state", {}).get("request_id", ""))
 
-    middleware = [Middleware(KernelMiddleware, ensure_started=lifecycle.ensure_started)]
+    middleware = [Middleware(KernelMiddleware, lifecycle=lifecycle)]
     auth = run_config.server.auth
     if auth is not None:
         kind = auth.provider_config.get("type")
@@ -139,8 +154,12 @@ def create_app(
             raise ConfigError(
                 f"server.auth.provider_config.type {kind!r} is not an installed auth provider (installed: {installed})."
             )
+        from .auth import AuthMiddleware
+
         middleware.append(Middleware(AuthMiddleware, holder=lifecycle))
     if run_config.server.quota is not None:
+        from .quota import QuotaMiddleware
+
         middleware.append(
             Middleware(
                 QuotaMiddleware,

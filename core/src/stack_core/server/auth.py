@@ -50,14 +50,15 @@ async def build_authenticator(
             f"(installed: {installed})."
         )
     validated = validate_model(
-        spec.config, settings, what="auth config", prefix=("server", "auth", "provider_config")
+        spec.config_model(), settings, what="auth config", prefix=("server", "auth", "provider_config")
     )
-    if _takes_context(spec.factory):
+    factory = spec.factory_function()
+    if _takes_context(factory):
         if context is None:
             raise ConfigError(f"auth provider {kind!r} needs the stack's database; start it with the stack.")
-        built: Any = spec.factory(validated, context)  # type: ignore[call-arg]
+        built: Any = factory(validated, context)  # type: ignore[call-arg]
     else:
-        built = spec.factory(validated)  # type: ignore[call-arg]
+        built = factory(validated)  # type: ignore[call-arg]
     return await built if inspect.isawaitable(built) else built  # type: ignore[no-any-return]
 
 

@@ -8,26 +8,35 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..context import PROVIDER_DATA_HEADERS, provider_data
 from .errors import error_response
 
-__all__ = ["KernelMiddleware"]
+__all__ = ["KernelMiddleware", "Lifecycle"]
 
 access_log = logging.getLogger("stack.access")
 REQUEST_ID = b"x-request-id"
 
 
+class Lifecycle(Protocol):
+    """What the middleware reports to and asks of the app around it."""
+
+    requests: int
+
+    async def ensure_started(self) -> None: ...
+
+
 class KernelMiddleware:
     """Outermost layer: assigns ``x-request-id``, maps any escaped exception to a JSON error,
-    logs the request, and makes sure the stack is started (when mounted without lifespan)."""
+    logs the request, counts it, and makes sure the stack is started (when mounted without
+    lifespan)."""
 
-    def __init__(self, app: ASGIApp, ensure_started: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, app: ASGIApp, lifecycle: Lifecycle) -> None:
         self.app = app
-        self.ensure_started = ensure_started
+        self.lifecycle = lifecycle
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,6 +48,7 @@ class KernelMiddleware:
                 request_id = value.decode("latin-1")[:128]
             elif key in PROVIDER_DATA_HEADERS:
                 provider_data.set(value.decode("latin-1"))
+        self.lifecycle.requests += 1
         request_id = request_id or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         header = (REQUEST_ID, request_id.encode("latin-1"))
@@ -55,7 +65,7 @@ class KernelMiddleware:
             await send(message)
 
         try:
-            await self.ensure_started()
+            await self.lifecycle.ensure_started()
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
             if started:
