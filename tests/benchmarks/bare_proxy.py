@@ -100,7 +100,9 @@ def main() -> None:
     )
     pluggy.PluginManager("bare")
     proxy = Proxy(settings)
-    app = Starlette(routes=[Route("/v1/{path:path}", proxy.relay, methods=["GET", "POST"])], lifespan=proxy.lifespan)
+    app = Starlette(
+        routes=[Route("/v1/{path:path}", proxy.relay, methods=["GET", "POST"])], lifespan=proxy.lifespan
+    )
     config = Config()
     config.bind = [f"127.0.0.1:{args.port}"]
     config.accesslog = None

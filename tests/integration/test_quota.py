@@ -71,3 +71,26 @@ def test_authenticated_clients_are_counted_apart(tmp_path: Path) -> None:
         auth.terminate()
         auth.wait()
     assert sorted(first) == [200, 200, 200, 429] and second == [200, 200]
+
+
+async def test_increments_arriving_together_share_one_write_and_keep_exact_places(tmp_path: Path) -> None:
+    import asyncio
+
+    from stack_core.server.quota import Counter, SqliteCounter
+
+    store = SqliteCounter(tmp_path / "quotas.db")
+    writes = 0
+    add = store.add
+
+    async def counted_add(key: str, window: int, n: int) -> int:
+        nonlocal writes
+        writes += 1
+        return await add(key, window, n)
+
+    store.add = counted_add  # type: ignore[method-assign]
+    counter = Counter(store)
+    places = await asyncio.gather(*(counter.increment("user:a", 7) for _ in range(40)))
+    assert sorted(places) == list(range(1, 41)) and writes == 1
+    others = await asyncio.gather(*(counter.increment(key, 7) for key in ("user:a", "user:b", "user:a")))
+    await counter.close()
+    assert sorted(others) == [1, 41, 42] and writes == 3  # one write per key in the second group

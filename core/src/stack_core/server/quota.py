@@ -2,7 +2,8 @@
 
 Health and version probes are not counted. The client is the authenticated principal, or the peer IP for anonymous requests. Every request
 atomically increments its (client, window) row — ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` —
-so concurrent requests, workers and replicas never race. Over the limit: 429 with exactly
+so concurrent requests, workers and replicas never race; requests arriving while a write is pending
+share the next one (``Counter``). Over the limit: 429 with exactly
 ``{"error": {"message": "Quota exceeded"}}``, ``Retry-After`` and ``x-should-retry: false``.
 
 On SQLite the upsert runs on a plain ``sqlite3`` connection in the event loop: a WAL-mode upsert
@@ -12,6 +13,7 @@ through SQLAlchemy's async engine.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import sqlite3
 import time
@@ -34,10 +36,48 @@ PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
 TABLE = "stack_quota"
 
 
-class Counter(Protocol):
-    async def increment(self, key: str, window: int) -> int: ...
+class CounterStore(Protocol):
+    async def add(self, key: str, window: int, n: int) -> int:
+        """Add ``n`` to ``key``'s count in ``window``; the new count."""
 
     async def close(self) -> None: ...
+
+
+class Counter:
+    """Exact per-key counts, written as a group: increments that arrive while a write is pending
+    share the next one. The write adds their number and returns the new total, and each caller
+    takes its own value below it, so every request still gets a distinct place in the count, across
+    processes too (the store serialises writes). Under load one write serves several requests."""
+
+    def __init__(self, store: CounterStore) -> None:
+        self.store = store
+        self.waiting: dict[tuple[str, int], list[asyncio.Future[int]]] = {}
+        self.flush: asyncio.Task[None] | None = None
+
+    async def increment(self, key: str, window: int) -> int:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        self.waiting.setdefault((key, window), []).append(future)
+        if self.flush is None:
+            self.flush = loop.create_task(self._flush())  # runs after the requests already ready
+        return await future
+
+    async def _flush(self) -> None:
+        waiting, self.waiting, self.flush = self.waiting, {}, None
+        for (key, window), futures in waiting.items():
+            try:
+                total = await self.store.add(key, window, len(futures))
+            except Exception as exc:
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for place, future in enumerate(futures, start=total - len(futures) + 1):
+                if not future.done():
+                    future.set_result(place)
+
+    async def close(self) -> None:
+        await self.store.close()
 
 
 class SqliteCounter:
@@ -51,16 +91,16 @@ class SqliteCounter:
             " count INTEGER NOT NULL, PRIMARY KEY (key, window))"
         )
         self.upsert = (
-            f"INSERT INTO {TABLE} (key, window, count) VALUES (?, ?, 1) "
-            f"ON CONFLICT (key, window) DO UPDATE SET count = count + 1 RETURNING count"
+            f"INSERT INTO {TABLE} (key, window, count) VALUES (?, ?, ?) "
+            f"ON CONFLICT (key, window) DO UPDATE SET count = count + excluded.count RETURNING count"
         )
         self.pruned = 0
 
-    async def increment(self, key: str, window: int) -> int:
+    async def add(self, key: str, window: int, n: int) -> int:
         if window != self.pruned:
             self.db.execute(f"DELETE FROM {TABLE} WHERE window < ?", (window - 1,))
             self.pruned = window
-        row = self.db.execute(self.upsert, (key, window)).fetchone()
+        row = self.db.execute(self.upsert, (key, window, n)).fetchone()
         return int(row[0])
 
     async def close(self) -> None:
@@ -90,19 +130,19 @@ class SqlCounter:
 
         return postgresql.insert
 
-    async def increment(self, key: str, window: int) -> int:
+    async def add(self, key: str, window: int, n: int) -> int:
         if not self.ready:
             await self.database.create_tables(self.table.metadata)
             self.ready = True
         statement = (
             self._upsert(self.table)
-            .values(key=key, window=window, count=1)
-            .on_conflict_do_update(index_elements=["key", "window"], set_={"count": self.table.c.count + 1})
+            .values(key=key, window=window, count=n)
+            .on_conflict_do_update(index_elements=["key", "window"], set_={"count": self.table.c.count + n})
             .returning(self.table.c.count)
         )
         async with self.database.engine.begin() as conn:
             count = (await conn.execute(statement)).scalar_one()
-            if count == 1:
+            if count == n:
                 await conn.execute(delete(self.table).where(self.table.c.window < window - 1))
         return int(count)
 
@@ -112,8 +152,8 @@ class SqlCounter:
 
 def open_counter(store: StoreConfig, default_path: Path) -> Counter:
     if store.type == "sqlite":
-        return SqliteCounter(Path(store.db_path).expanduser() if store.db_path else default_path)
-    return SqlCounter(Database(store, default_path))
+        return Counter(SqliteCounter(Path(store.db_path).expanduser() if store.db_path else default_path))
+    return Counter(SqlCounter(Database(store, default_path)))
 
 
 class QuotaMiddleware:
