@@ -1,11 +1,13 @@
 """Gateway benchmark: Stack in front of the fake backend vs the fake backend called directly.
 
-    nox -s bench                      # or: python tests/benchmarks/bench.py [--duration 5] [--rounds 3]
+    nox -s bench                      # or: python tests/benchmarks/bench.py [--duration 5]
 
 Stack (Hypercorn, one worker) is pinned to CPU 0; the fake backend and this load generator share
-CPU 1. Each scenario runs for a fixed time at a fixed concurrency against Stack and against the
-backend directly; the table reports req/s, p50/p90/p99, Stack's CPU per request (from its own
-/proc stat), errors and the ratio. Results are also written as JSON under ``bench-results/``.
+CPU 1. Each scenario runs for a fixed time at a fixed concurrency against Stack, against a bare
+proxy on Stack's own libraries (``bare_proxy.py``, also on CPU 0: the floor those libraries set)
+and against the backend directly; the table reports req/s, p50/p90/p99, server CPU per request
+(from the server's own /proc stat), errors and the ratio to direct. Idle RSS is read from Stack
+and the bare proxy after the same load. Results are also written as JSON under ``bench-results/``.
 """
 
 from __future__ import annotations
@@ -167,20 +169,37 @@ def start_stack(config: dict[str, Any], home: Path) -> tuple[subprocess.Popen[by
     path.write_text(yaml.safe_dump(config))
     port = free_port()
     env = {**os.environ, "STACK_HOME": str(home), "STACK_LOG_LEVEL": "WARNING"}
+    command = [sys.executable, "-m", "stack_core.cli", "run", str(path), "--port", str(port)]
+    return serving(command, f"http://127.0.0.1:{port}", "/v1/health", env)
+
+
+def start_bare(backend: str, home: Path) -> tuple[subprocess.Popen[bytes], str, float]:
+    """The floor: a bare proxy on Stack's libraries (``bare_proxy.py``), pinned like Stack."""
+    port = free_port()
+    script = Path(__file__).with_name("bare_proxy.py")
+    command = [sys.executable, str(script), backend, str(port), str(home)]
+    return serving(command, f"http://127.0.0.1:{port}", "/v1/models", dict(os.environ))
+
+
+def serving(
+    command: list[str], url: str, ready: str, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str, float]:
+    """Start ``command`` on CPU 0 and wait for a 200 from ``ready``: the process, ``url`` and the
+    seconds from spawn to that first 200."""
+    import urllib.request
+
     began = time.perf_counter()
-    command = pinned(0, [sys.executable, "-m", "stack_core.cli", "run", str(path), "--port", str(port)])
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        pinned(0, command), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     while True:
         try:
-            import urllib.request
-
-            with urllib.request.urlopen(f"{url}/v1/health", timeout=0.5) as response:
+            with urllib.request.urlopen(url + ready, timeout=0.5) as response:
                 if response.status == 200:
                     return process, url, time.perf_counter() - began
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError("stack run exited during start-up") from None
+                raise RuntimeError(f"{command[1]} exited during start-up") from None
             time.sleep(0.01)
 
 
@@ -218,16 +237,17 @@ def stack_config(backend: str, auth_url: str | None = None, quota: bool = False)
     return config
 
 
-def print_table(rows: list[tuple[Result, Result | None]]) -> None:
+def print_table(rows: list[list[Result]]) -> None:
+    """One block per scenario; ``ratio`` is each row's req/s over the block's last row (the backend
+    called directly, or for auth+quota the plain stack measured right after)."""
     header = f"{'scenario':<22}{'target':<8}{'req/s':>9}{'p50':>8}{'p90':>8}{'p99':>8}{'cpu ms/req':>11}{'err':>6}{'ratio':>8}  extra"
     print(header)
     print("-" * len(header))
-    for stack, direct in rows:
-        for result in (stack, direct):
-            if result is None:
-                continue
+    for row in rows:
+        base = row[-1]
+        for result in row:
             s = result.summary()
-            ratio = f"{stack.rps / direct.rps:.2f}" if result is stack and direct and direct.rps else ""
+            ratio = f"{result.rps / base.rps:.2f}" if result is not base and base.rps else ""
             cpu = f"{s['cpu_ms_per_request']:.3f}" if s["cpu_ms_per_request"] is not None else ""
             extra = (
                 f"ttft p50 {s['ttft_p50']:.2f}ms, {s['chunks_per_s']:.0f} chunks/s, [DONE] {s['done_seen']}/{s['requests']}"
@@ -252,11 +272,13 @@ def main() -> None:
     backend_url, backend = spawn_fake_backend(models="bench-llm", embedding_models="bench-embed", chunks=64)
     auth_url, auth = spawn_auth_endpoint()
     processes = [backend, auth]
-    rows: list[tuple[Result, Result | None]] = []
+    rows: list[list[Result]] = []
     extra: dict[str, Any] = {}
     try:
         stack, stack_url, cold = start_stack(stack_config(backend_url), home)
         processes.append(stack)
+        bare, bare_url, _ = start_bare(backend_url, home)
+        processes.append(bare)
         d = args.duration
         scenarios = [
             ("chat c=1", "/v1/chat/completions", CHAT, 1, False),
@@ -267,15 +289,19 @@ def main() -> None:
             ("models c=16", "/v1/models", None, 16, False),
         ]
         for name, path, body, concurrency, stream in scenarios:
-            mine = run_scenario(
-                name, "stack", stack_url, path, body, concurrency, d, stack.pid, stream=stream
+            rows.append(
+                [
+                    run_scenario(name, target, url, path, body, concurrency, d, pid, stream=stream)
+                    for target, url, pid in (
+                        ("stack", stack_url, stack.pid),
+                        ("bare", bare_url, bare.pid),
+                        ("direct", backend_url, None),
+                    )
+                ]
             )
-            theirs = run_scenario(
-                name, "direct", backend_url, path, body, concurrency, d, None, stream=stream
-            )
-            rows.append((mine, theirs))
         time.sleep(6.0)  # idle: past the 5 s keep-alive, the load's connections are released
         extra["idle_rss_mib"] = rss_mib(stack.pid)
+        extra["bare_idle_rss_mib"] = rss_mib(bare.pid)
         extra["cold_start_s"] = cold
         secured, secured_url, _ = start_stack(
             stack_config(backend_url, auth_url + "/validate", quota=True), home
@@ -295,7 +321,7 @@ def main() -> None:
         )
         # the baseline again, right after: the machine's speed drifts over a run
         again = run_scenario("chat c=32", "stack", stack_url, "/v1/chat/completions", CHAT, 32, d, stack.pid)
-        rows.append((guarded, again))
+        rows.append([guarded, again])
         extra["import_stack_core_ms"] = import_time()
     finally:
         for process in processes:
@@ -303,14 +329,15 @@ def main() -> None:
             process.wait()
     print_table(rows)
     print(
-        f"\ncold start {extra['cold_start_s'] * 1000:.0f} ms, idle RSS {extra['idle_rss_mib']:.0f} MiB, "
+        f"\ncold start {extra['cold_start_s'] * 1000:.0f} ms, idle RSS {extra['idle_rss_mib']:.1f} MiB "
+        f"(bare proxy on the same libraries {extra['bare_idle_rss_mib']:.1f} MiB), "
         f"import stack_core {extra['import_stack_core_ms']:.0f} ms"
     )
     out = Path(args.out)
     out.mkdir(exist_ok=True)
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "rows": [[r.summary() for r in row if r] for row in rows],
+        "rows": [[r.summary() for r in row] for row in rows],
         **extra,
     }
     target = out / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
