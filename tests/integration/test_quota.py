@@ -94,3 +94,23 @@ async def test_increments_arriving_together_share_one_write_and_keep_exact_place
     others = await asyncio.gather(*(counter.increment(key, 7) for key in ("user:a", "user:b", "user:a")))
     await counter.close()
     assert sorted(others) == [1, 41, 42] and writes == 3  # one write per key in the second group
+
+
+async def test_closing_waits_for_the_write_in_flight(tmp_path: Path) -> None:
+    import asyncio
+
+    from stack_core.server.quota import Counter, SqliteCounter
+
+    store = SqliteCounter(tmp_path / "quotas.db")
+    add = store.add
+
+    async def slow_add(key: str, window: int, n: int) -> int:
+        await asyncio.sleep(0.05)  # a network database's round trip
+        return await add(key, window, n)
+
+    store.add = slow_add  # type: ignore[method-assign]
+    counter = Counter(store)
+    pending = asyncio.ensure_future(counter.increment("user:a", 1))
+    await asyncio.sleep(0.01)  # the write has started
+    await counter.close()
+    assert await pending == 1

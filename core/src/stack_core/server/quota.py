@@ -53,6 +53,7 @@ class Counter:
         self.store = store
         self.waiting: dict[tuple[str, int], list[asyncio.Future[int]]] = {}
         self.flush: asyncio.Task[None] | None = None
+        self.writing: set[asyncio.Task[None]] = set()
 
     async def increment(self, key: str, window: int) -> int:
         loop = asyncio.get_running_loop()
@@ -60,6 +61,8 @@ class Counter:
         self.waiting.setdefault((key, window), []).append(future)
         if self.flush is None:
             self.flush = loop.create_task(self._flush())  # runs after the requests already ready
+            self.writing.add(self.flush)
+            self.flush.add_done_callback(self.writing.discard)
         return await future
 
     async def _flush(self) -> None:
@@ -77,6 +80,8 @@ class Counter:
                     future.set_result(place)
 
     async def close(self) -> None:
+        """Close the store once the writes in flight are done (their requests get their counts)."""
+        await asyncio.gather(*self.writing, return_exceptions=True)
         await self.store.close()
 
 
