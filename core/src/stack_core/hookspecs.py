@@ -139,10 +139,7 @@ class ProviderSpec:
 
     def create(self, config: BaseModel, context: ProviderContext) -> Awaitable[object] | object:
         """Call the factory, imported if it was registered by reference."""
-        factory = resolved(self.factory, self._who())
-        if not callable(factory):
-            raise PluginError(f"{self._who()}: factory {self.factory!r} is not callable")
-        made: Awaitable[object] | object = factory(config, context)
+        made: Awaitable[object] | object = _factory(self.factory, self._who())(config, context)
         return made
 
     def _who(self) -> str:
@@ -158,6 +155,13 @@ def _config_model(config: type[BaseModel] | str, who: str) -> type[BaseModel]:
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise PluginError(f"{who}: config {config!r} is not a pydantic model")
     return model
+
+
+def _factory(factory: Callable[..., Any] | str, who: str) -> Callable[..., Any]:
+    made = resolved(factory, who)
+    if not callable(made):
+        raise PluginError(f"{who}: factory {factory!r} is not callable")
+    return made  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -214,11 +218,7 @@ class AuthProviderSpec:
         return _config_model(self.config, self._who())
 
     def factory_function(self) -> AuthFactory:
-        factory = resolved(self.factory, self._who())
-        if not callable(factory):
-            raise PluginError(f"{self._who()}: factory {self.factory!r} is not callable")
-        made: AuthFactory = factory
-        return made
+        return _factory(self.factory, self._who())
 
     def _who(self) -> str:
         return f"auth provider {self.type!r} (package {self.package!r})"

@@ -94,10 +94,9 @@ class OpenAICompatClient:
         self._transport: httpx.AsyncBaseTransport | None = None
         self._urls: dict[str, httpx.URL] = {}
         self._timeout = self.timeout.as_dict()
-        self._default_headers = {"content-type": "application/json", "accept": "application/json"}
+        self._headers = httpx.Headers({"content-type": "application/json", "accept": "application/json"})
         if api_key is not None and api_key.get_secret_value():
-            self._default_headers["authorization"] = f"Bearer {api_key.get_secret_value()}"
-        self._headers = httpx.Headers(self._default_headers)  # normalised once, copied per request
+            self._headers["authorization"] = f"Bearer {api_key.get_secret_value()}"
 
     @property
     def transport(self) -> httpx.AsyncBaseTransport:
@@ -116,7 +115,9 @@ class OpenAICompatClient:
         key = self._request_key()
         if key is None:
             return self._headers
-        return httpx.Headers({**self._default_headers, "authorization": f"Bearer {key}"})
+        headers = self._headers.copy()  # normalised once in __init__; copied per request by httpx
+        headers["authorization"] = f"Bearer {key}"
+        return headers
 
     def _request_key(self) -> str | None:
         raw = provider_data.get()

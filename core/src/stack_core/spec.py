@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from .errors import PluginError
 from .resources import Resource
 
-__all__ = ["ApiModel", "ApiRef", "ApiSpec", "ResourceKind", "Route", "check_protocol", "resolve", "resolved"]
+__all__ = ["ApiModel", "ApiRef", "ApiSpec", "ResourceKind", "Route", "check_protocol", "resolved"]
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 _PATH_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::path)?}")
@@ -145,21 +145,16 @@ class ApiSpec:
                     )
 
 
-def resolve(target: str) -> Any:
-    """The object a ``"package.module:NAME"`` reference names, importing its module."""
-    module, _, attribute = target.partition(":")
+def resolved(value: Any, who: str) -> Any:
+    """``value`` itself or, for a ``"package.module:NAME"`` reference, what it names (importing its
+    module); errors name ``who`` registered it."""
+    if not isinstance(value, str):
+        return value
+    module, _, attribute = value.partition(":")
     try:
         return getattr(importlib.import_module(module), attribute)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise PluginError(f"cannot import {target}: {exc}") from exc
-
-
-def resolved(value: Any, who: str) -> Any:
-    """``value`` itself, or what it names if it is a reference; errors name ``who`` registered it."""
-    try:
-        return resolve(value) if isinstance(value, str) else value
-    except PluginError as exc:
-        raise PluginError(f"{who}: {exc.message}") from exc
+        raise PluginError(f"{who}: cannot import {value}: {exc}") from exc
 
 
 @dataclass(frozen=True)

@@ -133,8 +133,7 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await lifecycle.ensure_started()
         trim = malloc_trim()
-        idle = trim_when_idle(lambda: lifecycle.requests, trim) if trim else None
-        housekeeping = asyncio.create_task(idle) if idle else None
+        housekeeping = asyncio.create_task(trim_when_idle(lambda: lifecycle.requests, trim)) if trim else None
         try:
             yield
         finally:
