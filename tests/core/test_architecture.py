@@ -20,7 +20,7 @@ LADDER: list[set[str]] = [
     {"envsubst", "context", "redact", "spec", "access", "payloads"},
     {"config", "hookspecs", "apis", "http"},
     {"storage", "registry", "auth", "services", "objects"},
-    {"plugins", "routing", "openai_compat", "builtin"},
+    {"plugins", "routing", "kits", "builtin"},
     {"stack", "distribution"},
     {"server"},
     {"cli", "testing"},
@@ -131,7 +131,7 @@ def test_discovery_builds_nothing_a_config_does_not_serve() -> None:
 
     lazy = (
         *(f"stack_core.apis.{name}" for name in ("files", "safety", "vector_io", "vector_stores")),
-        "stack_core.openai_compat",
+        "stack_core.kits.openai_compat",
         "stack_core.auth.configs",
         "aiohttp",
         "httpx",

@@ -51,13 +51,13 @@ _EXPORTS: dict[str, str] = {
     "QueryParams": "stack_core.apis.vector_io",
     "Ranker": "stack_core.apis.vector_io",
     "VectorIOProvider": "stack_core.apis.vector_io",
-    "IndexedChunk": "stack_core.apis.vector_index",
-    "VectorHit": "stack_core.apis.vector_index",
-    "VectorIndex": "stack_core.apis.vector_index",
-    "bm25_rank": "stack_core.apis.vector_index",
-    "keyword_terms": "stack_core.apis.vector_index",
-    "VectorIOAdapter": "stack_core.apis.vector_adapter",
-    "derive_chunk_id": "stack_core.apis.vector_adapter",
+    "IndexedChunk": "stack_core.kits.vector_index",
+    "VectorHit": "stack_core.kits.vector_index",
+    "VectorIndex": "stack_core.kits.vector_index",
+    "bm25_rank": "stack_core.kits.vector_index",
+    "keyword_terms": "stack_core.kits.vector_index",
+    "VectorIOAdapter": "stack_core.kits.vector_adapter",
+    "derive_chunk_id": "stack_core.kits.vector_adapter",
     "AttachFileRequest": "stack_core.apis.vector_stores",
     "CreateFileBatchRequest": "stack_core.apis.vector_stores",
     "CreateVectorStoreRequest": "stack_core.apis.vector_stores",
@@ -99,9 +99,17 @@ _EXPORTS: dict[str, str] = {
     "ProviderError": "stack_core.errors",
     "ProviderUnavailableError": "stack_core.errors",
     "ProviderTimeoutError": "stack_core.errors",
+    "OwnedObject": "stack_core.objects",
+    "OwnedObjects": "stack_core.objects",
+    "current_user": "stack_core.context",
+    "Action": "stack_core.access",
+    "BinaryContent": "stack_core.payloads",
+    "FileUpload": "stack_core.payloads",
+    "RemoteInferenceConfig": "stack_core.config",
 }
 
 __all__ = [
+    "Action",
     "ApiRef",
     "ApiSpec",
     "AttachFileRequest",
@@ -110,6 +118,7 @@ __all__ = [
     "Authenticator",
     "BadRequestError",
     "Benchmark",
+    "BinaryContent",
     "ChatCompletionRequest",
     "Chunk",
     "ComparisonFilter",
@@ -124,6 +133,7 @@ __all__ = [
     "Dataset",
     "DeleteChunksRequest",
     "EmbeddingsRequest",
+    "FileUpload",
     "IndexedChunk",
     "InferenceProvider",
     "InsertChunksRequest",
@@ -133,6 +143,8 @@ __all__ = [
     "ModerationResponse",
     "ModerationResult",
     "NotFoundError",
+    "OwnedObject",
+    "OwnedObjects",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PluginError",
@@ -149,6 +161,7 @@ __all__ = [
     "RegisterApi",
     "RegisterAuthProvider",
     "RegisterProvider",
+    "RemoteInferenceConfig",
     "RequestInfo",
     "Resource",
     "ResourceKind",
@@ -179,6 +192,7 @@ __all__ = [
     "bm25_rank",
     "content_text",
     "create_app",
+    "current_user",
     "derive_chunk_id",
     "hookimpl",
     "keyword_terms",
@@ -203,6 +217,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .access import Action
     from .apis.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest, InferenceProvider
     from .apis.resources import resource_api
     from .apis.safety import (
@@ -217,8 +232,6 @@ if TYPE_CHECKING:
         moderation_id,
         moderation_result,
     )
-    from .apis.vector_adapter import VectorIOAdapter, derive_chunk_id
-    from .apis.vector_index import IndexedChunk, VectorHit, VectorIndex, bm25_rank, keyword_terms
     from .apis.vector_io import (
         Chunk,
         ComparisonFilter,
@@ -243,7 +256,8 @@ if TYPE_CHECKING:
         VectorStoreSearchResponse,
         VectorStoresProvider,
     )
-    from .config import ConfigModel, RunConfig, load_config
+    from .config import ConfigModel, RemoteInferenceConfig, RunConfig, load_config
+    from .context import current_user
     from .errors import (
         AuthenticationError,
         BadRequestError,
@@ -271,6 +285,10 @@ if TYPE_CHECKING:
         RequestInfo,
         hookimpl,
     )
+    from .kits.vector_adapter import VectorIOAdapter, derive_chunk_id
+    from .kits.vector_index import IndexedChunk, VectorHit, VectorIndex, bm25_rank, keyword_terms
+    from .objects import OwnedObject, OwnedObjects
+    from .payloads import BinaryContent, FileUpload
     from .resources import (
         Benchmark,
         Dataset,

@@ -8,7 +8,7 @@ Routed by vector DB (``vector_db_id``; resources at ``/v1/vector-dbs``). Shapes 
 shorthand ``{"key": value, ...}`` (all equal).
 
 Providers rarely implement ``VectorIOProvider`` by hand: they implement the smaller ``VectorIndex``
-(``stack_core.apis.vector_index``) and return ``VectorIOAdapter(index, context)``, which computes
+(``stack_core.kits.vector_index``) and return ``VectorIOAdapter(index, context)``, which computes
 embeddings through the Inference API and does validation, ranking modes and TTLs in one place.
 """
 

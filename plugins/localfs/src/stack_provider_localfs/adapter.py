@@ -8,7 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
-from stack_core import BadRequestError, PayloadTooLargeError, ProviderContext
+from stack_core import BadRequestError, BinaryContent, OwnedObject, PayloadTooLargeError, ProviderContext
 from stack_core.apis.files import (
     CreateFileRequest,
     DeleteFileResponse,
@@ -18,8 +18,6 @@ from stack_core.apis.files import (
     ListFilesRequest,
     ListFilesResponse,
 )
-from stack_core.objects import OwnedObject
-from stack_core.payloads import BinaryContent
 
 from .config import LocalFSConfig
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from stack_core import hookimpl
-from stack_core.hookspecs import RegisterProvider
+from stack_core import RegisterProvider, hookimpl
 
 from .config import HOSTED, config_for
 
@@ -15,7 +14,7 @@ def stack_register_providers(register: RegisterProvider) -> None:
             api="inference",
             provider_type=f"remote::{service.name}",
             config=config_for(service),
-            factory="stack_core.openai_compat:create_adapter",
+            factory="stack_core.kits.openai_compat:create_adapter",
             sample_config={"api_key": f"${{env.{service.key_env}}}"},
             enable_env=service.key_env,
             description=f"{service.title} (OpenAI-compatible API).",

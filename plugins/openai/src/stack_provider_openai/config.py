@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field, create_model
 
-from stack_core.config import RemoteInferenceConfig
+from stack_core import RemoteInferenceConfig
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from stack_core import hookimpl
-from stack_core.hookspecs import RegisterProvider
+from stack_core import RegisterProvider, hookimpl
 
 
 @hookimpl

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stack_core.openai_compat import OpenAICompatClient, openai_compat_factory
+from stack_core.kits.openai_compat import OpenAICompatClient, openai_compat_factory
 
 
 async def list_tgi_model(client: OpenAICompatClient) -> list[str]:

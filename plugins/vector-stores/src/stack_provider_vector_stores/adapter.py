@@ -17,6 +17,7 @@ from stack_core import (
     CreateFileBatchRequest,
     CreateVectorStoreRequest,
     NotFoundError,
+    OwnedObject,
     ProviderContext,
     SearchVectorStoreRequest,
     VectorIOProvider,
@@ -24,19 +25,18 @@ from stack_core import (
     VectorStoreFile,
     VectorStoreFileBatch,
     VectorStoreSearchResponse,
+    current_user,
 )
 from stack_core.apis.files import FilesProvider
-from stack_core.apis.vector_store_models import (
+from stack_core.apis.vector_stores import (
     BatchFile,
     ChunkingStrategy,
-    StaticChunkingStrategy,
-    TextContent,
-)
-from stack_core.apis.vector_stores import (
     FileBatchRequest,
     ListFileBatchFilesRequest,
     ListVectorStoreFilesRequest,
     ListVectorStoresRequest,
+    StaticChunkingStrategy,
+    TextContent,
     UpdateVectorStoreFileRequest,
     UpdateVectorStoreRequest,
     VectorStoreDeleted,
@@ -47,8 +47,6 @@ from stack_core.apis.vector_stores import (
     VectorStoreIdRequest,
     VectorStoreList,
 )
-from stack_core.context import current_user
-from stack_core.objects import OwnedObject
 
 from .config import VectorStoresConfig
 from .ingest import Ingestor, file_names

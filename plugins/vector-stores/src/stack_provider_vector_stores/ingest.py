@@ -26,12 +26,12 @@ from stack_core import (
     DeleteChunksRequest,
     InsertChunksRequest,
     NotFoundError,
+    OwnedObject,
     StackError,
     VectorIOProvider,
 )
 from stack_core.apis.files import FileContentRequest, FileIdRequest, FilesProvider
-from stack_core.apis.vector_store_models import BatchFile
-from stack_core.objects import OwnedObject
+from stack_core.apis.vector_stores import BatchFile
 
 from .chunking import chunk_text
 from .config import VectorStoresConfig

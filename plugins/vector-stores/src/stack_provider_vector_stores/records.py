@@ -17,8 +17,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
-from stack_core import BadRequestError, NotFoundError, ProviderContext
-from stack_core.access import Action
+from stack_core import Action, BadRequestError, NotFoundError, OwnedObjects, ProviderContext
 from stack_core.apis.vector_stores import (
     FileCounts,
     ListVectorStoreFilesRequest,
@@ -27,7 +26,6 @@ from stack_core.apis.vector_stores import (
     VectorStoreFileBatch,
     VectorStoreFileList,
 )
-from stack_core.objects import OwnedObjects
 
 Body = dict[str, Any]
 DAY = 86400

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from stack_core.config import RemoteInferenceConfig
+from stack_core import RemoteInferenceConfig
 
 
 class VLLMConfig(RemoteInferenceConfig):

@@ -24,10 +24,10 @@ import httpx
 import orjson
 from pydantic import BaseModel, SecretStr
 
-from .apis.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest
-from .config import RemoteInferenceConfig
-from .context import provider_data
-from .errors import (
+from ..apis.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest
+from ..config import RemoteInferenceConfig
+from ..context import provider_data
+from ..errors import (
     BadRequestError,
     NotFoundError,
     ProviderError,
@@ -36,10 +36,10 @@ from .errors import (
     ProviderUnavailableError,
     StackError,
 )
-from .hookspecs import ProviderContext
-from .http import pooled_transport
-from .payloads import SSEStream, sse_error
-from .resources import Model
+from ..hookspecs import ProviderContext
+from ..http import pooled_transport
+from ..payloads import SSEStream, sse_error
+from ..resources import Model
 
 __all__ = [
     "ModelLister",
@@ -336,4 +336,4 @@ def openai_compat_factory(
 
 create_adapter = openai_compat_factory()
 """The factory of a provider that is nothing but an OpenAI-compatible API (vLLM, hosted services):
-``register(..., factory="stack_core.openai_compat:create_adapter")``."""
+``register(..., factory="stack_core.kits.openai_compat:create_adapter")``."""

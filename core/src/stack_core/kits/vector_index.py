@@ -4,7 +4,7 @@ A backend stores, per collection (named ``VectorDB.provider_key``), chunks as ``
 an id, the embedding, the flattened lower-case text (for keyword search), the chunk's metadata (for
 filters) and an opaque JSON ``document`` it hands back unchanged in each ``VectorHit``. Scores are higher
 for better matches: cosine similarity for vector queries, BM25-like relevance for keyword queries.
-``VectorIOAdapter`` (``stack_core.apis.vector_adapter``) turns a ``VectorIndex`` into a provider.
+``VectorIOAdapter`` (``stack_core.kits.vector_adapter``) turns a ``VectorIndex`` into a provider.
 
 Backends without a scored full-text search of their own fetch candidate chunks with their text
 matching and rank them with ``bm25_rank``.
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..apis.vector_io import MetadataFilter
 from ..resources import VectorDB
-from .vector_io import MetadataFilter
 
 __all__ = [
     "IndexedChunk",

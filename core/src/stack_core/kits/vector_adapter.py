@@ -21,19 +21,19 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel
 
-from ..errors import BadRequestError, NotFoundError, ProviderError, StackError
-from ..hookspecs import ProviderContext
-from ..payloads import content_text
-from ..resources import Model, VectorDB
-from .inference import EmbeddingsRequest
-from .vector_index import IndexedChunk, VectorHit, VectorIndex, fuse_rrf, fuse_weighted, keyword_terms
-from .vector_io import (
+from ..apis.inference import EmbeddingsRequest
+from ..apis.vector_io import (
     Chunk,
     DeleteChunksRequest,
     InsertChunksRequest,
     QueryChunksRequest,
     QueryChunksResponse,
 )
+from ..errors import BadRequestError, NotFoundError, ProviderError, StackError
+from ..hookspecs import ProviderContext
+from ..payloads import content_text
+from ..resources import Model, VectorDB
+from .vector_index import IndexedChunk, VectorHit, VectorIndex, fuse_rrf, fuse_weighted, keyword_terms
 
 __all__ = ["VectorIOAdapter", "derive_chunk_id"]
 

@@ -1,0 +1,7 @@
+"""Provider toolkits: public building blocks a provider package composes (not API declarations).
+
+- ``openai_compat``: the client and adapter an OpenAI-compatible inference provider is made of;
+- ``vector_index``: the ``VectorIndex`` protocol a vector engine implements, with keyword ranking
+  and fusion helpers;
+- ``vector_adapter``: ``VectorIOAdapter``, a ``VectorIndex`` made into a vector_io provider.
+"""
