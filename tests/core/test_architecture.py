@@ -17,10 +17,10 @@ TESTS = Path(__file__).resolve().parents[1]
 # Lower rungs never import higher ones at module level (lazy imports inside functions excepted).
 LADDER: list[set[str]] = [
     {"errors", "resources"},
-    {"envsubst", "context", "redact", "spec", "access", "payloads"},
+    {"envsubst", "context", "redact", "spec", "access", "payloads", "framing", "calls", "capabilities"},
     {"config", "hookspecs", "apis", "http"},
-    {"storage", "registry", "auth", "services", "objects"},
-    {"plugins", "routing", "kits", "builtin"},
+    {"storage", "registry", "auth", "services", "objects", "view", "registries"},
+    {"plugins", "routing", "kits", "builtin", "reconcile"},
     {"stack", "distribution"},
     {"server"},
     {"cli", "testing"},
@@ -69,15 +69,69 @@ def test_imports_only_go_down_the_ladder(path: Path) -> None:
             )
 
 
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def kernel_imports(path: Path) -> set[str]:
+    """Every kernel module ``path`` imports, wherever the import statement is (module level,
+    ``if TYPE_CHECKING:``, inside functions), as dotted names relative to the package."""
+    known = {module_name(p) for p in modules()}
+    package = module_name(path).split(".") if path.name == "__init__.py" else module_name(path).split(".")[:-1]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1] if node.level > 1 else package
+                prefix = [p for p in base if p]
+            elif (node.module or "").split(".")[0] == "stack_core":
+                prefix = []
+            else:
+                continue
+            module = [*prefix, *((node.module or "").split(".") if node.module else [])]
+            if node.module and node.module.startswith("stack_core"):
+                module = node.module.split(".")[1:]
+            for alias in node.names:  # `from . import hookspecs` imports a module
+                candidate = ".".join([*module, alias.name])
+                found.add(candidate if candidate in known else ".".join(module))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("stack_core."):
+                    found.add(alias.name.removeprefix("stack_core."))
+    return {m for m in found if m in known and m != module_name(path)}
+
+
+def test_kernel_imports_form_no_cycle() -> None:
+    """No circle among kernel modules, counting ``TYPE_CHECKING`` and function-level imports too.
+    The package's ``__init__`` (lazy re-exports of the public API) is the one module left out."""
+    import graphlib
+
+    graph = {module_name(p): kernel_imports(p) for p in modules() if module_name(p)}
+    graph = {m: deps - {""} for m, deps in graph.items()}
+    try:
+        list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        pytest.fail(f"kernel modules import each other in a circle: {' -> '.join(exc.args[1])}")
+
+
+def test_the_cycle_check_sees_type_checking_imports(tmp_path: Path) -> None:
+    source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .stack import Stack\n"
+    probe = PACKAGE / "_probe_cycle.py"
+    probe.write_text(source)
+    try:
+        assert "stack" in kernel_imports(probe)
+    finally:
+        probe.unlink()
+
+
 def test_no_module_over_800_lines() -> None:
     sizes = {str(p.relative_to(PACKAGE)): len(p.read_text().splitlines()) for p in modules()}
     assert {name: n for name, n in sizes.items() if n > 800} == {}
 
 
 def test_every_hook_is_typed_documented_and_tested() -> None:
-    hooks = [
-        name for name, fn in vars(hookspecs).items() if name.startswith("stack_register_") and callable(fn)
-    ]
+    hooks = [name for name, fn in vars(hookspecs).items() if name.startswith("stack_") and callable(fn)]
     assert hooks
     test_text = "\n".join(p.read_text() for p in TESTS.rglob("*.py"))
     for name in hooks:

@@ -8,7 +8,7 @@ of a registration.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
@@ -23,7 +23,6 @@ from stack_core import (
     Route,
     User,
     hookimpl,
-    resource_api,
 )
 
 
@@ -56,6 +55,11 @@ class EchoApi(Protocol):
     async def echo(self, request: EchoRequest) -> EchoResponse | AsyncIterator[EchoResponse]: ...
 
 
+@runtime_checkable
+class VoiceRegistrar(Protocol):
+    async def register_voice(self, voice: Voice) -> Voice | None: ...
+
+
 VOICES = ResourceKind(
     type="voice",
     singular="voice",
@@ -67,6 +71,7 @@ VOICES = ResourceKind(
     provider_id_param="provider_voice_id",
     register_request=RegisterVoiceRequest,
     config_key="voices",
+    registrar=VoiceRegistrar,
 )
 ECHO_API = ApiSpec(
     name="echo",
@@ -102,7 +107,7 @@ class EchoProvider:
                 raise BadRequestError("the echo provider refuses to say boom")
             yield reply.model_copy(update={"text": word})
 
-    def register_voice(self, voice: Voice) -> None:
+    async def register_voice(self, voice: Voice) -> None:
         if voice.tone == "forbidden":
             raise BadRequestError(f"voice tone 'forbidden' is not served by {self.context.provider_id}")
 
@@ -116,8 +121,7 @@ class Incomplete:
 
 @hookimpl
 def stack_register_apis(register):  # type: ignore[no-untyped-def]
-    register(ECHO_API)
-    register(resource_api(VOICES))
+    register(ECHO_API)  # its registry API (/v1/voices) is derived from its resource kind
 
 
 @hookimpl

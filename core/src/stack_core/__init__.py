@@ -106,10 +106,30 @@ _EXPORTS: dict[str, str] = {
     "BinaryContent": "stack_core.payloads",
     "FileUpload": "stack_core.payloads",
     "RemoteInferenceConfig": "stack_core.config",
+    "ApiHandle": "stack_core.calls",
+    "ProviderCall": "stack_core.calls",
+    "Registry": "stack_core.hookspecs",
+    "RegisterMiddleware": "stack_core.hookspecs",
+    "MiddlewareSpec": "stack_core.hookspecs",
+    "Framing": "stack_core.framing",
+    "OPENAI_CHUNKS": "stack_core.framing",
+    "NAMED_EVENTS": "stack_core.framing",
+    "TURN_EVENTS": "stack_core.framing",
+    "HealthCheck": "stack_core.capabilities",
+    "Closable": "stack_core.capabilities",
+    "ModelLister": "stack_core.apis.resources",
+    "ModelRegistrar": "stack_core.apis.resources",
+    "ModelUnregistrar": "stack_core.apis.resources",
+    "ShieldRegistrar": "stack_core.apis.resources",
+    "ShieldUnregistrar": "stack_core.apis.resources",
+    "VectorDBRegistrar": "stack_core.apis.resources",
+    "VectorDBUnregistrar": "stack_core.apis.resources",
+    "ShieldLister": "stack_core.apis.resources",
 }
 
 __all__ = [
     "Action",
+    "ApiHandle",
     "ApiRef",
     "ApiSpec",
     "AttachFileRequest",
@@ -121,6 +141,7 @@ __all__ = [
     "BinaryContent",
     "ChatCompletionRequest",
     "Chunk",
+    "Closable",
     "ComparisonFilter",
     "CompletionRequest",
     "CompoundFilter",
@@ -134,20 +155,29 @@ __all__ = [
     "DeleteChunksRequest",
     "EmbeddingsRequest",
     "FileUpload",
+    "Framing",
+    "HealthCheck",
     "IndexedChunk",
     "InferenceProvider",
     "InsertChunksRequest",
     "MetadataFilter",
+    "MiddlewareSpec",
     "Model",
+    "ModelLister",
+    "ModelRegistrar",
+    "ModelUnregistrar",
     "ModerationRequest",
     "ModerationResponse",
     "ModerationResult",
+    "NAMED_EVENTS",
     "NotFoundError",
+    "OPENAI_CHUNKS",
     "OwnedObject",
     "OwnedObjects",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PluginError",
+    "ProviderCall",
     "ProviderContext",
     "ProviderError",
     "ProviderSpec",
@@ -160,7 +190,9 @@ __all__ = [
     "Ranker",
     "RegisterApi",
     "RegisterAuthProvider",
+    "RegisterMiddleware",
     "RegisterProvider",
+    "Registry",
     "RemoteInferenceConfig",
     "RequestInfo",
     "Resource",
@@ -174,12 +206,18 @@ __all__ = [
     "ScoringFunction",
     "SearchVectorStoreRequest",
     "Shield",
+    "ShieldLister",
+    "ShieldRegistrar",
+    "ShieldUnregistrar",
     "Stack",
     "StackError",
+    "TURN_EVENTS",
     "ToolGroup",
     "UnsupportedError",
     "User",
     "VectorDB",
+    "VectorDBRegistrar",
+    "VectorDBUnregistrar",
     "VectorHit",
     "VectorIOAdapter",
     "VectorIOProvider",
@@ -217,9 +255,19 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .apis.resources import ShieldLister
     from .access import Action
     from .apis.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest, InferenceProvider
-    from .apis.resources import resource_api
+    from .apis.resources import (
+        ModelLister,
+        ModelRegistrar,
+        ModelUnregistrar,
+        ShieldRegistrar,
+        ShieldUnregistrar,
+        VectorDBRegistrar,
+        VectorDBUnregistrar,
+        resource_api,
+    )
     from .apis.safety import (
         ModerationRequest,
         ModerationResponse,
@@ -256,6 +304,8 @@ if TYPE_CHECKING:
         VectorStoreSearchResponse,
         VectorStoresProvider,
     )
+    from .calls import ApiHandle, ProviderCall
+    from .capabilities import Closable, HealthCheck
     from .config import ConfigModel, RemoteInferenceConfig, RunConfig, load_config
     from .context import current_user
     from .errors import (
@@ -274,14 +324,18 @@ if TYPE_CHECKING:
         StackError,
         UnsupportedError,
     )
+    from .framing import NAMED_EVENTS, OPENAI_CHUNKS, TURN_EVENTS, Framing
     from .hookspecs import (
         AuthContext,
         Authenticator,
+        MiddlewareSpec,
         ProviderContext,
         ProviderSpec,
         RegisterApi,
         RegisterAuthProvider,
+        RegisterMiddleware,
         RegisterProvider,
+        Registry,
         RequestInfo,
         hookimpl,
     )

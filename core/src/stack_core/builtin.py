@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import replace
+from typing import Any
 
 from .apis.inspect import INSPECT_API, PROVIDERS_API
-from .apis.resources import MODELS, RESOURCE_KINDS, SHIELDS, VECTOR_DBS, resource_api
+from .apis.resources import MODELS, SHIELDS, VECTOR_DBS
+from .calls import ProviderCall
 from .hookspecs import RegisterApi, RegisterAuthProvider, hookimpl
 from .services import InspectService, ProvidersService
 from .spec import ApiRef
@@ -21,10 +24,13 @@ def stack_register_apis(register: RegisterApi) -> None:
     register(ApiRef("safety", "stack_core.apis.safety:SAFETY_API", resource=SHIELDS))
     register(ApiRef("vector_io", "stack_core.apis.vector_io:VECTOR_IO_API", resource=VECTOR_DBS))
     register(ApiRef("vector_stores", "stack_core.apis.vector_stores:VECTOR_STORES_API"))
-    register(resource_api(MODELS, list_aliases=("/v1/openai/v1/models",)))
-    for kind in RESOURCE_KINDS:
-        if kind is not MODELS:
-            register(resource_api(kind))
+    # the registry APIs of their resource kinds (/v1/models, ...) are derived by the plugin loader
+
+
+@hookimpl(trylast=True)
+def stack_provider_call(call: ProviderCall) -> Awaitable[Any]:
+    """The call itself, innermost of any plugin's wrappers."""
+    return call.invoke()
 
 
 @hookimpl

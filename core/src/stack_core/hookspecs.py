@@ -25,14 +25,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pluggy
 from pydantic import BaseModel
 
-from .access import AccessPolicy
+from .access import AccessPolicy, Action
+from .calls import ApiHandle, ProviderCall
 from .errors import PluginError
 from .resources import Resource, User
-from .spec import ApiRef, ApiSpec, resolved
+from .spec import ApiRef, ApiSpec, ResourceKind, resolved
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
+    from .clients import InferenceClient, SafetyClient, VectorIOClient
     from .objects import OwnedObjects
-    from .routing import ResourceService
     from .storage import Database
 
 __all__ = [
@@ -40,11 +43,14 @@ __all__ = [
     "AuthFactory",
     "AuthProviderSpec",
     "Authenticator",
+    "MiddlewareSpec",
     "ProviderContext",
     "ProviderSpec",
     "RegisterApi",
     "RegisterAuthProvider",
+    "RegisterMiddleware",
     "RegisterProvider",
+    "Registry",
     "RequestInfo",
     "hookimpl",
     "hookspec",
@@ -63,29 +69,51 @@ class ResourceReader(Protocol):
     def list(self, type: str) -> list[Resource]: ...
 
 
+class Registry(Protocol):
+    """One resource kind's registry, acting as the current user (``ProviderContext.registry``)."""
+
+    @property
+    def kind(self) -> ResourceKind: ...
+
+    async def lookup(self, identifier: str, action: Action = "read") -> Resource:
+        """The resource, if the current user may ``action`` it (else ``NotFoundError`` or
+        ``PermissionDeniedError``)."""
+        ...
+
+    async def register(self, request: BaseModel) -> Resource:
+        """Register a resource from the kind's ``register_request``, owned by the current user."""
+        ...
+
+    async def unregister(self, request: BaseModel) -> None:
+        """Unregister the resource a request naming its id names."""
+        ...
+
+
 @dataclass(frozen=True)
 class ProviderContext:
     """What a provider factory receives besides its config: explicit dependencies, no injection.
 
-    ``deps`` maps each API named in the spec's ``deps``/``optional_deps`` (when configured) to the
-    object serving it (for routed APIs, the kernel's router). ``database`` is the stack's SQL
-    database for providers that persist state; ``state_dir`` a directory of their own.
-    Per-user objects (files, vector stores, ...) go through ``owned_objects(kind)``, which records
-    owners and applies the stack's ``access`` policy.
+    ``deps`` maps each API named in the spec's ``deps``/``optional_deps`` (when configured) to its
+    ``ApiHandle``; ``inference``, ``vector_io`` and ``safety`` give typed clients over those
+    handles. Calls through them go where an HTTP request would (routing, the current user's
+    access rules, provider-call wrappers). ``database`` is the stack's SQL database for providers
+    that persist state; ``state_dir`` a directory of their own. Per-user objects (files, vector
+    stores, ...) go through ``owned_objects(kind)``, which records owners and applies the stack's
+    ``access`` policy.
     """
 
     provider_id: str
     api: str
-    deps: Mapping[str, Any]
+    deps: Mapping[str, ApiHandle]
     resources: ResourceReader
     database: Database
     state_dir: Path
     access: AccessPolicy = field(default_factory=AccessPolicy)
-    registries: Callable[[str], ResourceService] | None = None
+    registries: Callable[[str], Registry] | None = None
 
-    def registry(self, plural: str) -> ResourceService:
-        """The kernel's registry service for a resource kind (``"vector_dbs"``, ``"models"``), to
-        register or unregister resources as the current user would; usable once the stack runs."""
+    def registry(self, plural: str) -> Registry:
+        """The kernel's registry of a resource kind (``"vector_dbs"``, ``"models"``), to register
+        or unregister resources as the current user would; usable once the stack runs."""
         if self.registries is None:
             raise RuntimeError("no registries in this context")
         return self.registries(plural)
@@ -95,6 +123,36 @@ class ProviderContext:
         from .objects import OwnedObjects
 
         return OwnedObjects(self.database, kind, self.access)
+
+    def _dep(self, api: str) -> ApiHandle:
+        handle = self.deps.get(api)
+        if handle is None:
+            raise PluginError(
+                f"provider {self.provider_id!r} uses the {api!r} API without it being served to it: "
+                f"declare it in deps (or optional_deps, and configure a {api} provider)"
+            )
+        return handle
+
+    @property
+    def inference(self) -> InferenceClient:
+        """A typed client of the Inference API (declare ``deps=("inference",)``)."""
+        from .clients import InferenceClient
+
+        return InferenceClient(self._dep("inference"))
+
+    @property
+    def vector_io(self) -> VectorIOClient:
+        """A typed client of the VectorIO API (declare ``deps=("vector_io",)``)."""
+        from .clients import VectorIOClient
+
+        return VectorIOClient(self._dep("vector_io"))
+
+    @property
+    def safety(self) -> SafetyClient:
+        """A typed client of the Safety API (declare ``deps=("safety",)``)."""
+        from .clients import SafetyClient
+
+        return SafetyClient(self._dep("safety"))
 
 
 Factory = Callable[[Any, ProviderContext], "Awaitable[object] | object"]
@@ -224,6 +282,19 @@ class AuthProviderSpec:
         return f"auth provider {self.type!r} (package {self.package!r})"
 
 
+@dataclass(frozen=True)
+class MiddlewareSpec:
+    """ASGI middleware a plugin contributes: ``factory(app)`` returns the wrapped app (a
+    middleware class taking the app, or a function; bind options with ``functools.partial``).
+    Plugin middleware runs inside the kernel's own (request id, errors → JSON, access log) and
+    outside auth and quota, in ascending ``order`` (ties by ``name``): the lowest is outermost."""
+
+    name: str
+    factory: Callable[[ASGIApp], ASGIApp]
+    order: int = 100
+    package: str = ""
+
+
 class RegisterProvider(Protocol):
     def __call__(
         self,
@@ -243,6 +314,10 @@ class RegisterProvider(Protocol):
 
 class RegisterApi(Protocol):
     def __call__(self, spec: ApiSpec | ApiRef) -> None: ...
+
+
+class RegisterMiddleware(Protocol):
+    def __call__(self, *, name: str, factory: Callable[[ASGIApp], ASGIApp], order: int = 100) -> None: ...
 
 
 class RegisterAuthProvider(Protocol):
@@ -275,3 +350,21 @@ def stack_register_providers(register: RegisterProvider) -> None:
 @hookspec
 def stack_register_auth_providers(register: RegisterAuthProvider) -> None:
     """Contribute authentication providers, selected by ``server.auth.provider_config.type``."""
+
+
+@hookspec
+def stack_register_middleware(register: RegisterMiddleware) -> None:
+    """Contribute ASGI middleware: call ``register(name=..., factory=..., order=...)`` once per
+    middleware. See ``MiddlewareSpec`` for where it runs; names are unique across plugins."""
+
+
+@hookspec(firstresult=True)
+def stack_provider_call(call: ProviderCall) -> Awaitable[Any]:
+    """See every call the kernel makes to a provider: implement it as a wrapper,
+    ``@hookimpl(wrapper=True)``, around ``awaitable = yield``, and return an awaitable (e.g. one
+    that times or traces ``awaitable``). ``call`` names the API, method, provider and resource.
+
+    The kernel's own implementation makes the call (``call.invoke()``). While no plugin wraps this
+    hook, the kernel calls providers directly and the hook costs nothing.
+    """
+    raise NotImplementedError  # a specification: pluggy never calls this body

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -24,8 +24,10 @@ import pluggy
 from pydantic import BaseModel
 
 from . import hookspecs
+from .apis.resources import resource_api
+from .calls import ProviderCall
 from .errors import PluginError
-from .hookspecs import AuthProviderSpec, ProviderSpec
+from .hookspecs import AuthProviderSpec, MiddlewareSpec, ProviderSpec
 from .spec import ApiRef, ApiSpec
 
 __all__ = ["PluginFailure", "PluginSet", "discover", "load_plugins", "reset_plugins"]
@@ -52,8 +54,28 @@ class PluginSet:
     apis: dict[str, ApiSpec | ApiRef] = field(default_factory=dict)
     providers: dict[tuple[str, str], ProviderSpec] = field(default_factory=dict)
     auth: dict[str, AuthProviderSpec] = field(default_factory=dict)
+    middleware: dict[str, MiddlewareSpec] = field(default_factory=dict)
     loaded: dict[str, str] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
+    manager: pluggy.PluginManager | None = None
+
+    def provider_call_hook(self) -> Callable[..., Awaitable[Any]] | None:
+        """The ``stack_provider_call`` hook, if a plugin wraps it; None when none does, so that
+        providers are called directly."""
+        if self.manager is None:
+            return None
+        caller = self.manager.hook.stack_provider_call
+        if not any(impl.wrapper or impl.hookwrapper for impl in caller.get_hookimpls()):
+            return None
+
+        async def call(*, call: ProviderCall) -> Any:
+            return await caller(call=call)
+
+        return call
+
+    def ordered_middleware(self) -> list[MiddlewareSpec]:
+        """Plugin middleware, outermost first."""
+        return sorted(self.middleware.values(), key=lambda m: (m.order, m.name))
 
     def api(self, name: str) -> ApiSpec:
         """The spec of API ``name``, importing it on first use if it was registered as an ``ApiRef``."""
@@ -92,14 +114,30 @@ class _Collector:
         return f"plugin {self.name!r} (package {self.package!r})"
 
     def api(self, spec: ApiSpec | ApiRef) -> None:
+        """Record an API and, for one routed by a resource kind, the kind's registry API (derived:
+        an API is registered once)."""
         if not isinstance(spec, ApiSpec | ApiRef):
             raise PluginError(f"{self._where()} registered {spec!r}, expected an ApiSpec or ApiRef")
-        if spec.name in self.plugins.apis:
-            raise PluginError(f"{self._where()} registers API {spec.name!r}, which is already registered")
+        derived = resource_api(spec.resource) if spec.resource and spec.provider_required else None
+        for entry in (spec, derived) if derived else (spec,):
+            if entry.name in self.plugins.apis:
+                raise PluginError(
+                    f"{self._where()} registers API {entry.name!r}, which is already registered"
+                )
         self.plugins.apis[spec.name] = spec
+        if derived is not None:
+            self.plugins.apis[derived.name] = derived
         if self.trace:
             what = f"from {spec.target}" if isinstance(spec, ApiRef) else f"{len(spec.routes)} routes"
             log.info("%s: API %s (%s)", self._where(), spec.name, what)
+
+    def middleware(self, *, name: str, factory: Callable[..., Any], order: int = 100) -> None:
+        if name in self.plugins.middleware:
+            other = self.plugins.middleware[name].package
+            raise PluginError(f"{self._where()} registers middleware {name!r}, already registered by {other!r}")
+        if not callable(factory):
+            raise PluginError(f"{self._where()}: middleware {name!r} factory is not callable")
+        self.plugins.middleware[name] = MiddlewareSpec(name, factory, order, self.package)
 
     def provider(self, **kwargs: Any) -> None:
         try:
@@ -146,6 +184,7 @@ def _collect(pm: pluggy.PluginManager, plugins: PluginSet, trace: bool) -> None:
         ("stack_register_apis", lambda c: c.api),
         ("stack_register_providers", lambda c: c.provider),
         ("stack_register_auth_providers", lambda c: c.auth),
+        ("stack_register_middleware", lambda c: c.middleware),
     ]
     broken: set[str] = set()
     for hook_name, callback in hooks:
@@ -208,6 +247,7 @@ def discover(
     except pluggy.PluginValidationError as exc:
         raise PluginError(f"plugin {exc.plugin!r} implements an unknown hook: {exc}") from exc
     _collect(pm, plugins, trace)
+    plugins.manager = pm
     return plugins
 
 

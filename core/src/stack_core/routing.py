@@ -1,197 +1,154 @@
-"""Routing: registry services for resource kinds, and the router that federates a routed API.
+"""Dispatch: one handler per served route, built once at start-up.
 
-``ResourceService`` implements list/get/register/unregister for one kind. ``Router`` serves a
-routed API (inference, safety, ...) by looking up the resource a request names and calling the
-provider that owns it.
+For each API the stack serves, a dispatcher gives every route its handler:
+
+- ``RoutedApi`` (an API with a resource kind: inference → Model): look the named resource up,
+  check the current user may use it, call the owning provider with the request's routing field
+  rewritten to the provider's own id for it; routes without a routing key go to the provider the
+  request names (or the only one);
+- ``DirectApi``: the one provider of an unrouted API;
+- ``KernelApi``: a kernel-served API's service object;
+- an ``ApiSpec.router``: the API's own dispatch, given an ``ApiBinding``.
+
+Provider methods are bound when the handler is built, so the request path looks nothing up by
+name. ``ProviderCalls`` puts the ``stack_provider_call`` hook around each provider method only
+when a plugin wraps that hook; otherwise the handler calls the bound method itself.
 """
 
 from __future__ import annotations
 
-import inspect
+import functools
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from .access import Action
-from .context import current_user, routed_resource
-from .errors import (
-    BadRequestError,
-    ConflictError,
-    NotFoundError,
-    PermissionDeniedError,
-    ProviderUnavailableError,
-)
+from .calls import Handler, ProviderCall
+from .context import routed_resource
+from .errors import BadRequestError, PluginError, ProviderUnavailableError, StackError
+from .registries import checked, visible
 from .resources import Resource
-from .spec import ApiSpec, ResourceKind, Route
+from .spec import ApiSpec, Route
+from .view import StackView
 
-if TYPE_CHECKING:
-    from .stack import Stack
+__all__ = [
+    "ApiBinding",
+    "ApiDispatch",
+    "DirectApi",
+    "KernelApi",
+    "ProviderCalls",
+    "RouteSlot",
+    "RoutedApi",
+    "ServedApi",
+]
 
-__all__ = ["ResourceService", "Router", "checked", "not_found", "same_resource", "visible"]
-
-
-def not_found(
-    kind: ResourceKind, identifier: str, known: list[str], param: str | None = None
-) -> NotFoundError:
-    listed = ", ".join(sorted(known)[:20]) or "none"
-    return NotFoundError(
-        f"{kind.singular.replace('_', ' ').capitalize()} '{identifier}' not found. Registered "
-        f"{kind.plural.replace('_', ' ')}: {listed}. Register one with POST {kind.path}.",
-        param=param or kind.id_param,
-        code=f"{kind.singular}_not_found",
-    )
+HookCall = Callable[..., Awaitable[Any]]
 
 
-def visible(stack: Stack, kind: ResourceKind) -> list[Resource]:
-    """The registered resources of ``kind`` the current user may read."""
-    user = current_user.get()
-    return [r for r in stack.registry.list(kind.type) if stack.access.allows(user, "read", r)]
+class ProviderCalls:
+    """Makes provider methods into handlers: the bound method itself, or, when a plugin wraps the
+    ``stack_provider_call`` hook, a call through that hook with a ``ProviderCall``."""
+
+    def __init__(self, hook: HookCall | None = None) -> None:
+        self.hook = hook
+
+    def __call__(self, api: str, provider_id: str, route: Route, method: Handler, *, routed: bool) -> Handler:
+        hook = self.hook
+        if hook is None:
+            return method
+        name = route.name
+
+        async def wrapped(request: Any) -> Any:
+            resource = routed_resource.get() if routed else None
+            invoke = functools.partial(method, request)
+            return await hook(call=ProviderCall(api, name, provider_id, resource, request, invoke))
+
+        return wrapped
 
 
-def checked(
-    stack: Stack,
-    kind: ResourceKind,
-    resource: Resource | None,
-    identifier: str,
-    action: Action,
-    param: str | None = None,
-) -> Resource:
-    """``resource`` if the current user may ``action`` it. A resource the user cannot read is
-    reported as not found; one they can read but not ``action`` is a 403."""
-    user = current_user.get()
-    policy = stack.access
-    if resource is not None and (user is None or policy.allows(user, action, resource)):
-        return resource
-    if resource is not None and action != "read" and policy.allows(user, "read", resource):
-        raise PermissionDeniedError(
-            f"You may not {action} {kind.singular.replace('_', ' ')} '{identifier}'.", param=kind.id_param
-        )
-    raise not_found(kind, identifier, [r.identifier for r in visible(stack, kind)], param)
+@dataclass(frozen=True)
+class ApiBinding:
+    """What a dispatcher is built from: the API, its providers (id → implementation, in run-config
+    order), the stack as its services see it, and how provider methods become handlers."""
 
+    spec: ApiSpec
+    providers: Mapping[str, object]
+    view: StackView
+    calls: ProviderCalls
 
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
-
-
-class ResourceService:
-    """The registry API of one resource kind."""
-
-    def __init__(self, kind: ResourceKind, stack: Stack) -> None:
-        self.kind, self.stack = kind, stack
-
-    def _providers(self) -> Mapping[str, object]:
-        return self.stack.providers_of(self.kind.api)
-
-    async def list(self) -> dict[str, Any]:
-        return {"object": "list", "data": visible(self.stack, self.kind)}
-
-    async def lookup(self, identifier: str, action: Action = "read") -> Resource:
-        found = await self.stack.registry.lookup(self.kind.type, identifier)
-        return checked(self.stack, self.kind, found, identifier, action)
-
-    async def get(self, request: BaseModel) -> Resource:
-        return await self.lookup(getattr(request, self.kind.path_param or self.kind.id_param))
-
-    def _provider_id(self, requested: str | None) -> str:
-        providers = self._providers()
-        if requested is not None:
-            if requested not in providers:
-                raise BadRequestError(
-                    f"Provider '{requested}' does not serve {self.kind.api}. Providers that do: "
-                    f"{', '.join(sorted(providers)) or 'none are configured'}.",
-                    param="provider_id",
-                )
-            return requested
-        if len(providers) == 1:
-            return next(iter(providers))
-        raise BadRequestError(
-            f"provider_id is required: several {self.kind.api} providers are configured "
-            f"({', '.join(sorted(providers))})."
-            if providers
-            else f"No {self.kind.api} provider is configured; add one to the run config's providers.",
-            param="provider_id",
-        )
-
-    async def register(self, request: BaseModel, *, source: str = "api") -> Resource:
-        provider_id = self._provider_id(getattr(request, "provider_id", None))
-        resource = self.kind.build(request, provider_id)
-        user = current_user.get()
-        if user is not None:
-            resource.owner = user
-            if not self.stack.access.allows(user, "create", resource):
-                raise PermissionDeniedError(
-                    f"You may not register {self.kind.plural.replace('_', ' ')}.", param=self.kind.id_param
-                )
-        existing = self.stack.registry.get(self.kind.type, resource.identifier)
-        if existing is not None and source == "api":
-            if same_resource(existing, resource):
-                return existing
-            raise ConflictError(
-                f"{self.kind.singular.replace('_', ' ').capitalize()} '{resource.identifier}' is already "
-                f"registered with provider '{existing.provider_id}'. Unregister it first "
-                f"(DELETE {self.kind.path}/{resource.identifier}).",
-                param=self.kind.id_param,
+    def provider_handler(self, provider_id: str, route: Route, *, routed: bool = False) -> Handler:
+        """The handler calling ``route`` on one provider (its method of the route's name, which
+        the start-up protocol check guarantees)."""
+        method = getattr(self.providers[provider_id], route.name, None)
+        if not callable(method):
+            raise PluginError(
+                f"provider '{provider_id}' of API '{self.spec.name}' has no method {route.name}() "
+                f"for {route.method} {route.path}"
             )
-        hook = getattr(self._providers()[provider_id], f"register_{self.kind.singular}", None)
-        if hook is not None:
-            accepted = await _maybe_await(hook(resource))
-            if isinstance(accepted, Resource):
-                resource = accepted
-        await self.stack.registry.put(resource, source)
-        return resource
-
-    async def unregister(self, request: BaseModel) -> None:
-        resource = await self.lookup(getattr(request, self.kind.path_param or self.kind.id_param), "delete")
-        provider = self._providers().get(resource.provider_id)
-        hook = getattr(provider, f"unregister_{self.kind.singular}", None)
-        if hook is not None:
-            await _maybe_await(hook(resource))
-        await self.stack.registry.delete(self.kind.type, resource.identifier)
+        return self.calls(self.spec.name, provider_id, route, method, routed=routed)
 
 
-def same_resource(a: Resource, b: Resource) -> bool:
-    """Equal but for owner and creation time."""
-    skip = {"owner", "created"}
-    return a.model_dump(exclude=skip) == b.model_dump(exclude=skip)
+class ApiDispatch(Protocol):
+    def handler(self, route: Route) -> Handler:
+        """The handler of one of the API's routes, built at start-up."""
+        ...
 
 
-Handler = Callable[[BaseModel], Awaitable[Any]]
+class KernelApi:
+    """A kernel-served API: each route is its service's method of the route's name."""
+
+    def __init__(self, service: object) -> None:
+        self.service = service
+
+    def handler(self, route: Route) -> Handler:
+        method = getattr(self.service, route.name, None)
+        if not callable(method):
+            raise PluginError(f"kernel service {type(self.service).__name__} has no method {route.name}()")
+        handler: Handler = method
+        return handler
 
 
-class Router:
-    """Serves a routed API by dispatching each call to the provider owning the named resource.
+class DirectApi:
+    """An unrouted API served by one provider."""
 
-    The request's routing field is rewritten to the provider's own name for the resource
-    (``provider_resource_id``) when the two differ.
-    """
+    def __init__(self, binding: ApiBinding) -> None:
+        if len(binding.providers) != 1:
+            raise PluginError(f"API '{binding.spec.name}' is served directly by exactly one provider")
+        self.binding = binding
+        self.provider_id = next(iter(binding.providers))
 
-    def __init__(self, spec: ApiSpec, stack: Stack, providers: Mapping[str, object]) -> None:
-        assert spec.resource is not None
-        self.spec, self.kind, self.stack, self.providers = spec, spec.resource, stack, dict(providers)
-        for route in spec.routes:
-            setattr(self, route.name, self._handler(route))
+    def handler(self, route: Route) -> Handler:
+        return self.binding.provider_handler(self.provider_id, route)
 
-    async def resolve(self, identifier: str, param: str | None = None) -> tuple[Resource, object]:
-        """The resource and the provider object that serves it."""
-        resource = self.stack.registry.get(self.kind.type, identifier) or await self.stack.registry.lookup(
-            self.kind.type, identifier
-        )
-        if resource is None or resource.owner is not None or self.stack.access.rules:
-            resource = checked(self.stack, self.kind, resource, identifier, "use", param)
-        provider = self.providers.get(resource.provider_id)
-        if provider is None:
+
+class RoutedApi:
+    """Federation: each call goes to the provider owning the resource the request names."""
+
+    def __init__(self, binding: ApiBinding) -> None:
+        kind = binding.spec.resource
+        if kind is None:
+            raise PluginError(f"API '{binding.spec.name}' has no resource kind to route by")
+        self.binding, self.kind, self.view = binding, kind, binding.view
+
+    async def resolve(self, identifier: str, param: str | None = None) -> Resource:
+        """The resource, if the current user may use it and its provider is running."""
+        registry = self.view.registry
+        resource = registry.get(self.kind.type, identifier) or await registry.lookup(self.kind.type, identifier)
+        if resource is None or resource.owner is not None or self.view.access.rules:
+            resource = checked(self.view, self.kind, resource, identifier, "use", param)
+        if resource.provider_id not in self.binding.providers:
             raise ProviderUnavailableError(
                 f"Provider '{resource.provider_id}' serving {self.kind.singular} '{identifier}' is not "
                 "running.",
                 provider_id=resource.provider_id,
             )
-        return resource, provider
+        return resource
 
     def _only(self, param: str) -> str:
         """The one resource a request that names none goes to (an optional routing field, such as
         OpenAI's moderations ``model``); with several the caller must choose."""
-        names = sorted(r.identifier for r in visible(self.stack, self.kind))
+        names = sorted(r.identifier for r in visible(self.view, self.kind))
         if len(names) == 1:
             return names[0]
         plural = self.kind.plural.replace("_", " ")
@@ -203,37 +160,76 @@ class Router:
             param=param,
         )
 
-    def _handler(self, route: Route) -> Handler:
-        key, name = route.routing_key, route.name
+    def handler(self, route: Route) -> Handler:
+        key = route.routing_key
+        routed = key is not None
+        methods = {pid: self.binding.provider_handler(pid, route, routed=routed) for pid in self.binding.providers}
         if key is None:
-            return self._unrouted(route)
+            return self._unrouted(route, methods)
+        resolve, only = self.resolve, self._only
 
-        async def routed(request: BaseModel) -> Any:
-            resource, provider = await self.resolve(getattr(request, key) or self._only(key), key)
-            if resource.provider_resource_id != getattr(request, key):
+        async def routed_call(request: BaseModel) -> Any:
+            named = getattr(request, key)
+            resource = await resolve(named or only(key), key)
+            if resource.provider_resource_id != named:
                 request = request.model_copy(update={key: resource.provider_resource_id})
             token = routed_resource.set(resource)
             try:
-                return await getattr(provider, name)(request)
+                return await methods[resource.provider_id](request)
             finally:
                 routed_resource.reset(token)
 
-        return routed
+        return routed_call
 
-    def _unrouted(self, route: Route) -> Handler:
-        name = route.name
+    def _unrouted(self, route: Route, methods: Mapping[str, Handler]) -> Handler:
+        only = next(iter(methods)) if len(methods) == 1 else None
+        api = self.binding.spec.name
 
-        async def unrouted(request: BaseModel) -> Any:
-            wanted = getattr(request, "provider_id", None)
-            if wanted is None and len(self.providers) == 1:
-                wanted = next(iter(self.providers))
-            provider = self.providers.get(wanted) if wanted else None
-            if provider is None:
+        async def unrouted(request: Any) -> Any:
+            wanted = getattr(request, "provider_id", None) or only
+            method = methods.get(wanted) if wanted else None
+            if method is None:
                 raise BadRequestError(
                     f"provider_id is required for {route.method} {route.path}; "
-                    f"{self.spec.name} providers: {', '.join(sorted(self.providers))}.",
+                    f"{api} providers: {', '.join(sorted(methods))}.",
                     param="provider_id",
                 )
-            return await getattr(provider, name)(request)
+            return await method(request)
 
         return unrouted
+
+
+class ServedApi:
+    """A served API's handlers by route name: the ``ApiHandle`` providers depending on it get."""
+
+    def __init__(self, spec: ApiSpec, providers: Mapping[str, object], dispatch: ApiDispatch) -> None:
+        self.spec, self._providers = spec, dict(providers)
+        self.handlers: dict[str, Handler] = {route.name: dispatch.handler(route) for route in spec.routes}
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def providers(self) -> Mapping[str, object]:
+        return self._providers
+
+    def handler(self, route: str) -> Handler:
+        found = self.handlers.get(route)
+        if found is None:
+            raise PluginError(f"API '{self.spec.name}' has no route named {route!r} (it has {sorted(self.handlers)})")
+        return found
+
+
+async def _not_started(_: Any) -> Any:
+    raise StackError("The stack is not started.")
+
+
+class RouteSlot:
+    """Where an HTTP endpoint finds its route's handler: created when the app is built, filled
+    when the stack starts."""
+
+    __slots__ = ("handler",)
+
+    def __init__(self) -> None:
+        self.handler: Handler = _not_started

@@ -11,7 +11,7 @@ from .errors import NotFoundError
 from .redact import redact
 
 if TYPE_CHECKING:
-    from .stack import ProviderInstance, Stack
+    from .view import ProviderInstance, StackView
 
 __all__ = ["InspectService", "ProvidersService", "stack_version"]
 
@@ -26,8 +26,8 @@ def stack_version() -> str:
 
 
 class InspectService:
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
+    def __init__(self, view: StackView) -> None:
+        self.view = view
 
     async def health(self) -> dict[str, str]:
         return {"status": "OK"}
@@ -37,8 +37,8 @@ class InspectService:
 
     async def routes(self) -> dict[str, Any]:
         data = []
-        for spec in self.stack.served_apis():
-            types = sorted({p.provider_type for p in self.stack.instances(spec.name)})
+        for spec in self.view.served_apis():
+            types = sorted({p.provider_type for p in self.view.instances(spec.name)})
             for route in spec.routes:
                 for path in route.paths:
                     path = path.replace(":path}", "}")
@@ -47,7 +47,7 @@ class InspectService:
 
 
 async def provider_health(instance: ProviderInstance) -> dict[str, Any]:
-    check = getattr(instance.impl, "health", None)
+    check = instance.capabilities.health
     if check is None:
         return {"status": "Not Implemented"}
     try:
@@ -60,8 +60,8 @@ async def provider_health(instance: ProviderInstance) -> dict[str, Any]:
 
 
 class ProvidersService:
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
+    def __init__(self, view: StackView) -> None:
+        self.view = view
 
     async def _info(self, instance: ProviderInstance) -> dict[str, Any]:
         return {
@@ -73,15 +73,15 @@ class ProvidersService:
         }
 
     async def list(self) -> dict[str, Any]:
-        instances = self.stack.instances()
+        instances = self.view.instances()
         return {"data": list(await asyncio.gather(*(self._info(i) for i in instances)))}
 
     async def get(self, request: ProviderIdRequest) -> dict[str, Any]:
         provider_id = request.provider_id
-        for instance in self.stack.instances():
+        for instance in self.view.instances():
             if instance.provider_id == provider_id:
                 return await self._info(instance)
-        known = ", ".join(i.provider_id for i in self.stack.instances()) or "none"
+        known = ", ".join(i.provider_id for i in self.view.instances()) or "none"
         raise NotFoundError(
             f"Provider '{provider_id}' not found. Configured providers: {known}.", param="provider_id"
         )

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 from .errors import PluginError
+from .framing import OPENAI_CHUNKS, Framing
 from .resources import Resource
 
 __all__ = ["ApiModel", "ApiRef", "ApiSpec", "ResourceKind", "Route", "check_protocol", "resolved"]
@@ -44,6 +45,8 @@ class Route:
     JSON body (other methods). ``stream`` routes may return an async iterator, sent as SSE.
     ``routing_key`` names the request field that holds the resource identifier the router
     dispatches on (routed APIs only). ``aliases`` are extra paths serving the same route.
+    ``framing`` is how a streaming route's items become SSE events (``stack_core.framing``:
+    OpenAI chunks ending in ``[DONE]`` by default, named events, or turn events).
     """
 
     method: HttpMethod
@@ -57,6 +60,7 @@ class Route:
     aliases: tuple[str, ...] = ()
     status_code: int = 200
     raw_body: bool = False
+    framing: Framing = OPENAI_CHUNKS
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -73,9 +77,10 @@ class ResourceKind:
 
     ``id_param`` / ``provider_id_param`` are the register-request fields that become
     ``identifier`` / ``provider_resource_id``; the rest are copied by name. ``api`` is the API whose
-    providers serve this kind. Providers may implement ``register_<singular>(resource)`` to accept
-    or refuse a registration, ``unregister_<singular>(resource)`` and ``list_<plural>()`` to report
-    what they serve.
+    providers serve this kind. ``lister``, ``registrar`` and ``unregistrar`` are the one-method
+    Protocols (``runtime_checkable``) of a provider's optional capabilities for this kind: report
+    what it serves, accept or refuse a registration, forget an unregistered resource. The kernel
+    checks them with ``isinstance`` at start-up. ``list_aliases`` are extra paths of the listing.
     """
 
     type: str
@@ -89,6 +94,10 @@ class ResourceKind:
     register_request: builtins.type[BaseModel]
     path_param: str | None = None
     config_key: str | None = None
+    list_aliases: tuple[str, ...] = ()
+    lister: builtins.type | None = None
+    registrar: builtins.type | None = None
+    unregistrar: builtins.type | None = None
 
     @property
     def item_path(self) -> str:
@@ -115,8 +124,14 @@ class ApiSpec:
     ``protocol`` lists the coroutine methods a provider of this API must implement; ``resource`` is
     set for APIs whose calls are routed to a provider by a resource (inference → Model). APIs with
     ``provider_required=False`` are served by the kernel: a registry API (``resource`` set) by the
-    kernel's registry service, any other by the object ``kernel(stack)`` returns; and only while
-    every API in ``depends_on`` is served.
+    kernel's registry service, any other by the object ``kernel(view)`` returns (``view``: the
+    running stack's ``StackView``); and only while every API in ``depends_on`` is served.
+
+    ``router(binding)`` lets an API whose calls are not "one resource → one provider" (scoring
+    fans out over several functions, tool runtime looks a tool up through its group) build its
+    own dispatch: it receives a ``routing.ApiBinding`` (the API's providers, the stack view, the
+    provider-call invoker) and returns an object whose ``handler(route)`` gives each route's
+    callable, once, at start-up.
     """
 
     name: str
@@ -127,9 +142,14 @@ class ApiSpec:
     provider_required: bool = True
     depends_on: tuple[str, ...] = field(default=())
     kernel: Callable[[Any], object] | None = None
+    router: Callable[[Any], Any] | None = None
 
     def __post_init__(self) -> None:
         seen: set[tuple[str, str]] = set()
+        names = [route.name for route in self.routes]
+        if len(set(names)) != len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise PluginError(f"API {self.name!r} names several routes {twice}; route names are unique")
         for route in self.routes:
             for path in route.paths:
                 key = (route.method, path)

@@ -2,8 +2,9 @@
 
 Start-up, in order: open the SQL store and the registry; resolve the configured APIs against the
 plugins' API specs; start providers API by API in dependency order (validating each config against
-its provider's config class and checking it implements its API's protocol); put a router in front
-of every routed API; start the kernel-served APIs; register the resources the config declares.
+its provider's config class, checking it implements its API's protocol and noting its optional
+capabilities); build each API's dispatch (``routing``) and fill the routes' slots; start the
+kernel-served APIs; reconcile the registry with the providers and the config (``reconcile``).
 Anything wrong stops start-up with a ``ConfigError``/``PluginError`` naming the culprit.
 """
 
@@ -14,52 +15,55 @@ import contextlib
 import graphlib
 import inspect
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from .access import AccessPolicy
-from .config import ProviderEntry, RunConfig, StoreConfig, stack_home, validate_model
+from .capabilities import Capabilities
+from .config import RESOURCE_KEYS, ProviderEntry, RunConfig, StoreConfig, stack_home, validate_model
 from .errors import ConfigError, PluginError, StackError
-from .hookspecs import ProviderContext, ProviderSpec
+from .hookspecs import ProviderContext, ProviderSpec, Registry
 from .plugins import PluginSet, load_plugins
+from .reconcile import Reconciler
+from .registries import ResourceService
 from .registry import ResourceRegistry
-from .routing import ResourceService, Router, same_resource
+from .routing import (
+    ApiBinding,
+    ApiDispatch,
+    DirectApi,
+    KernelApi,
+    ProviderCalls,
+    RoutedApi,
+    RouteSlot,
+    ServedApi,
+)
 from .spec import ApiSpec, ResourceKind, check_protocol
 from .storage import Database
+from .view import ProviderInstance
 
 __all__ = ["ProviderInstance", "Stack"]
 
 log = logging.getLogger("stack")
 
 
-@dataclass(frozen=True)
-class ProviderInstance:
-    api: str
-    provider_id: str
-    provider_type: str
-    spec: ProviderSpec
-    config: BaseModel
-    impl: object
-
-
 class Stack:
-    """A configured, running set of providers and the objects serving each API."""
+    """A configured, running set of providers and the handlers serving each API's routes."""
 
     def __init__(self, config: RunConfig, plugins: PluginSet | None = None) -> None:
         self.config = config
         self.plugins = plugins if plugins is not None else load_plugins()
         self.state_dir: Path = stack_home() / (config.image_name or "default")
         self._instances: dict[str, list[ProviderInstance]] = {}
-        self._impls: dict[str, object] = {}
+        self._apis: dict[str, ServedApi] = {}
+        self._registries: dict[str, ResourceService] = {}
+        self._slots: dict[tuple[str, str], RouteSlot] = {}
         self._served: list[ApiSpec] = []
         self.database: Database | None = None
         self._registry: ResourceRegistry | None = None
+        self._reconciler: Reconciler | None = None
         self._refresher: asyncio.Task[None] | None = None
+        self._calls = ProviderCalls(self.plugins.provider_call_hook())
         auth = config.server.auth
         self.access = AccessPolicy.from_config(auth.access_policy if auth else [])
-        self.unlisted: set[str] = set()
 
     # -- queries used by the kernel services and the server ------------------------------------
 
@@ -69,21 +73,31 @@ class Stack:
             raise RuntimeError("stack is not started")
         return self._registry
 
+    @property
+    def unlisted(self) -> set[str]:
+        """Providers whose listing failed (retried by the refresh loop)."""
+        return self._reconciler.unlisted if self._reconciler else set()
+
     def served_apis(self) -> list[ApiSpec]:
         return list(self._served)
 
-    def impl(self, api: str) -> object:
-        return self._impls[api]
+    def api(self, name: str) -> ServedApi:
+        """A served API's handlers (what providers depending on it call in-process)."""
+        return self._apis[name]
+
+    def slot(self, api: str, route: str) -> RouteSlot:
+        """Where the HTTP endpoint of ``api``'s route ``route`` finds its handler once started."""
+        return self._slots.setdefault((api, route), RouteSlot())
 
     def instances(self, api: str | None = None) -> list[ProviderInstance]:
         if api is not None:
             return list(self._instances.get(api, []))
         return [i for group in self._instances.values() for i in group]
 
-    def registry_service(self, plural: str) -> ResourceService:
-        """The registry API service for a resource kind, e.g. ``"vector_dbs"``."""
-        service = self._impls.get(plural)
-        if not isinstance(service, ResourceService):
+    def registry_service(self, plural: str) -> Registry:
+        """The registry service for a resource kind, e.g. ``"vector_dbs"``."""
+        service = self._registries.get(plural)
+        if service is None:
             raise PluginError(f"no resource registry named {plural!r} is being served")
         return service
 
@@ -105,22 +119,17 @@ class Stack:
     async def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.database = Database(self.config.metadata_store or StoreConfig(), self.state_dir / "registry.db")
-        kinds = {s.resource.type: s.resource.resource for s in self.plugins.apis.values() if s.resource}
-        self._registry = ResourceRegistry(self.database, kinds)
+        self._registry = ResourceRegistry(self.database, {k.type: k.resource for k in self._kinds()})
         await self._registry.open()
         try:
             for spec in self.plan():
                 if spec.provider_required:
                     await self._start_api(spec)
                 else:
-                    self._impls[spec.name] = self._kernel_service(spec)
-                    self._served.append(spec)
-            for instance in self.instances():
-                if not await self.discover(instance):
-                    self.unlisted.add(instance.provider_id)
-            await self._drop_orphans()
-            await self._register_config_resources()
-            self._refresher = asyncio.create_task(self._refresh_loop(), name="stack-refresh")
+                    self._serve(spec, {}, KernelApi(self._kernel_service(spec)))
+            self._reconciler = Reconciler(self, self.config, self._routed_kinds(), self._config_registries())
+            await self._reconciler.start()
+            self._refresher = asyncio.create_task(self._reconciler.refresh_loop(), name="stack-refresh")
         except BaseException:
             await self.stop()
             raise
@@ -138,13 +147,44 @@ class Stack:
                         "Run with one worker, or use a provider backed by a server (e.g. remote::pgvector)."
                     )
 
+    def _serve(self, spec: ApiSpec, providers: dict[str, object], dispatch: ApiDispatch) -> None:
+        """Build the API's handlers and fill its routes' slots."""
+        served = self._apis[spec.name] = ServedApi(spec, providers, dispatch)
+        for name, handler in served.handlers.items():
+            self.slot(spec.name, name).handler = handler
+        self._served.append(spec)
+
     def _kernel_service(self, spec: ApiSpec) -> object:
         if spec.kernel is not None:
             return spec.kernel(self)
         if spec.resource is not None:
-            return ResourceService(spec.resource, self)
+            service = self._registries[spec.name] = ResourceService(spec.resource, self)
+            return service
         raise PluginError(f"API {spec.name!r} has provider_required=False but no kernel service")
 
+    def _kinds(self) -> list[ResourceKind]:
+        """Every resource kind an installed API routes by."""
+        return [s.resource for s in self.plugins.apis.values() if s.resource is not None]
+
+    def _routed_kinds(self) -> dict[str, ResourceKind]:
+        return {s.name: s.resource for s in self._served if s.provider_required and s.resource}
+
+    def _config_registries(self) -> dict[str, ResourceService]:
+        """The served registries by config key; a config declaring resources of a kind no served
+        API routes by is refused."""
+        registries: dict[str, ResourceService] = {}
+        for spec in self._served:
+            kind = spec.resource
+            if kind is not None and kind.config_key and spec.name in self._registries:
+                registries[kind.config_key] = self._registries[spec.name]
+        for key in RESOURCE_KEYS:
+            if key not in registries and self.config.resources(key):
+                api = next((k.api for k in self._kinds() if k.config_key == key), key)
+                raise ConfigError(
+                    f"run config declares {key} but no {api} provider is configured to serve them; "
+                    "add one under providers."
+                )
+        return registries
     def _requested_apis(self) -> list[str]:
         names = list(dict.fromkeys([*self.config.apis, *self.config.providers]))
         requested: list[str] = []
@@ -214,16 +254,19 @@ class Stack:
             instance = await self._start_provider(api_spec, index, entry)
             self._instances.setdefault(api, []).append(instance)
         providers = self.providers_of(api)
-        if api_spec.resource is not None:
-            self._impls[api] = Router(api_spec, self, providers)
+        binding = ApiBinding(api_spec, providers, self, self._calls)
+        if api_spec.router is not None:
+            dispatch: ApiDispatch = api_spec.router(binding)
+        elif api_spec.resource is not None:
+            dispatch = RoutedApi(binding)
         elif len(providers) == 1:
-            self._impls[api] = next(iter(providers.values()))
+            dispatch = DirectApi(binding)
         else:
             raise ConfigError(
                 f"API '{api}' serves one provider at a time, but providers.{api} configures "
                 f"{len(providers)} ({', '.join(providers)})."
             )
-        self._served.append(api_spec)
+        self._serve(api_spec, providers, dispatch)
 
     async def _start_provider(self, api_spec: ApiSpec, index: int, entry: ProviderEntry) -> ProviderInstance:
         api = api_spec.name
@@ -242,7 +285,7 @@ class Stack:
         context = ProviderContext(
             provider_id=entry.provider_id,
             api=api,
-            deps={d: self._impls[d] for d in (*spec.deps, *spec.optional_deps) if d in self._impls},
+            deps={d: self._apis[d] for d in (*spec.deps, *spec.optional_deps) if d in self._apis},
             resources=self.registry,
             database=self.database,
             state_dir=state_dir,
@@ -259,120 +302,14 @@ class Stack:
             raise PluginError(f"{who} failed to start: {type(exc).__name__}: {exc}") from exc
         if api_spec.protocol is not None:
             check_protocol(impl, api_spec.protocol, who=who)
-        return ProviderInstance(api, entry.provider_id, entry.provider_type, spec, config, impl)
-
-    async def discover(self, instance: ProviderInstance) -> bool:
-        """Register what a provider reports it serves (``list_<plural>()``); False if that failed.
-
-        Listed resources are recorded with source ``provider``; ones it no longer lists are dropped.
-        A name already taken by another provider's resource becomes ``<provider_id>/<name>``.
-        """
-        kind = self.plugins.apis[instance.api].resource
-        lister = getattr(instance.impl, f"list_{kind.plural}", None) if kind else None
-        if kind is None or lister is None:
-            return True
-        try:
-            result = lister()
-            listed = list(await result if inspect.isawaitable(result) else result)
-        except Exception as exc:
-            log.warning("provider %s could not list its %s: %s", instance.provider_id, kind.plural, exc)
-            return False
-        seen: set[str] = set()
-        for item in listed:
-            resource = (
-                item
-                if isinstance(item, kind.resource)
-                else kind.resource.model_validate({"provider_id": instance.provider_id, **dict(item)})
-            )
-            existing = self.registry.get(kind.type, resource.identifier)
-            if existing is not None and existing.provider_id != instance.provider_id:
-                resource = resource.model_copy(
-                    update={"identifier": f"{instance.provider_id}/{resource.identifier}"}
-                )
-                existing = self.registry.get(kind.type, resource.identifier)
-            seen.add(resource.identifier)
-            ours = existing is None or self.registry.source(kind.type, resource.identifier) == "provider"
-            if ours and (existing is None or not same_resource(existing, resource)):
-                await self.registry.put(resource, "provider")
-        for resource in self.registry.list(kind.type):
-            gone = resource.provider_id == instance.provider_id and resource.identifier not in seen
-            if gone and self.registry.source(kind.type, resource.identifier) == "provider":
-                await self.registry.delete(kind.type, resource.identifier)
-        return True
-
-    RETRY_S = 10.0
-
-    async def _refresh_loop(self) -> None:
-        """Keep the registry in sync with other processes; re-list providers with
-        ``refresh_models`` and retry those whose listing failed."""
-        loop = asyncio.get_running_loop()
-        due: dict[str, float] = {}
-        while True:
-            await asyncio.sleep(1.0)
-            try:
-                await self.registry.sync()
-            except Exception as exc:
-                log.warning("registry sync failed: %s", exc)
-            now = loop.time()
-            for instance in self.instances():
-                pid = instance.provider_id
-                refresh = getattr(instance.config, "refresh_models", False)
-                if pid not in self.unlisted and not refresh:
-                    continue
-                if now < due.get(pid, 0.0):
-                    continue
-                ok = await self.discover(instance)
-                if ok:
-                    self.unlisted.discard(pid)
-                else:
-                    self.unlisted.add(pid)
-                interval = float(getattr(instance.config, "refresh_interval", 300.0))
-                retry = min(self.RETRY_S, interval)
-                due[pid] = now + (interval if ok and refresh else retry if not ok else float("inf"))
-
-    async def _drop_orphans(self) -> None:
-        """Forget provider-listed resources of providers no longer configured."""
-        configured = {i.provider_id for i in self.instances()}
-        for type_ in self.registry.types:
-            for resource in self.registry.list(type_):
-                if (
-                    resource.provider_id not in configured
-                    and self.registry.source(type_, resource.identifier) == "provider"
-                ):
-                    await self.registry.delete(type_, resource.identifier)
-
-    async def _register_config_resources(self) -> None:
-        registries = {
-            s.resource.config_key: s for s in self._served if s.resource and not s.provider_required
-        }
-        for spec in self.plugins.apis.values():
-            key = spec.resource.config_key if spec.resource else None
-            if key and key not in registries and self.config.resources(key):
-                raise ConfigError(
-                    f"run config declares {key} but no {spec.resource.api} provider is configured to "  # type: ignore[union-attr]
-                    "serve them; add one under providers."
-                )
-        for spec in registries.values():
-            kind, service = spec.resource, self._impls[spec.name]
-            assert kind is not None and isinstance(service, ResourceService)
-            declared = await self._register_entries(kind, service)
-            for resource in self.registry.list(kind.type):
-                stale = resource.identifier not in declared
-                if stale and self.registry.source(kind.type, resource.identifier) == "config":
-                    await self.registry.delete(kind.type, resource.identifier)
-
-    async def _register_entries(self, kind: ResourceKind, service: ResourceService) -> set[str]:
-        declared: set[str] = set()
-        assert kind.config_key is not None
-        for path, entry in self.config.resources(kind.config_key):
-            request: BaseModel = validate_model(kind.register_request, entry, what="run config", prefix=path)
-            try:
-                resource = await service.register(request, source="config")
-            except StackError as exc:
-                where = ".".join(str(p) for p in path)
-                raise ConfigError(f"{where}: {exc.message}") from exc
-            declared.add(resource.identifier)
-        return declared
+        capabilities = Capabilities.of(impl, api_spec.resource)
+        log.info(
+            "%s implements %s; optional capabilities: %s",
+            who,
+            api_spec.protocol.__name__ if api_spec.protocol else f"the {api} API",
+            ", ".join(capabilities.names(api_spec.resource)) or "none",
+        )
+        return ProviderInstance(api, entry.provider_id, entry.provider_type, spec, config, impl, capabilities)
 
     async def stop(self) -> None:
         if self._refresher is not None:
@@ -381,12 +318,12 @@ class Stack:
                 await self._refresher
             self._refresher = None
         for instance in reversed(self.instances()):
-            shutdown = getattr(instance.impl, "shutdown", None)
+            shutdown = instance.capabilities.shutdown
             if shutdown is None:
                 continue
             try:
                 result = shutdown()
-                if inspect.isawaitable(result):
+                if inspect.isawaitable(result):  # tolerate a plain function
                     await result
             except Exception:
                 log.exception("provider %s failed to shut down", instance.provider_id)

@@ -6,7 +6,8 @@ Each kind gets the same four routes (list, retrieve, register, unregister), serv
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -23,7 +24,19 @@ from ..resources import (
 )
 from ..spec import ApiModel, ApiSpec, ResourceKind, Route
 
-__all__ = ["MODELS", "RESOURCE_KINDS", "resource_api"]
+__all__ = [
+    "MODELS",
+    "RESOURCE_KINDS",
+    "ModelLister",
+    "ModelRegistrar",
+    "ModelUnregistrar",
+    "ShieldLister",
+    "ShieldRegistrar",
+    "ShieldUnregistrar",
+    "VectorDBRegistrar",
+    "VectorDBUnregistrar",
+    "resource_api",
+]
 
 
 class _Request(ApiModel):
@@ -87,6 +100,62 @@ class RegisterToolGroupRequest(_Request):
     args: dict[str, Any] | None = None
 
 
+# Optional capabilities of the providers serving each kind (see ``stack_core.capabilities``).
+
+
+@runtime_checkable
+class ModelLister(Protocol):
+    async def list_models(self) -> Iterable[Model | Mapping[str, Any]]:
+        """The models the backend serves; registered with source ``provider`` at start-up (and
+        on refresh), dropped when no longer listed."""
+        ...
+
+
+@runtime_checkable
+class ModelRegistrar(Protocol):
+    async def register_model(self, model: Model) -> Model | None:
+        """Accept (optionally amended), or refuse by raising, a model being registered."""
+        ...
+
+
+@runtime_checkable
+class ModelUnregistrar(Protocol):
+    async def unregister_model(self, model: Model) -> None: ...
+
+
+@runtime_checkable
+class ShieldLister(Protocol):
+    async def list_shields(self) -> Iterable[Shield | Mapping[str, Any]]:
+        """The shields the provider serves by itself (registered with source ``provider``)."""
+        ...
+
+
+@runtime_checkable
+class ShieldRegistrar(Protocol):
+    async def register_shield(self, shield: Shield) -> Shield | None:
+        """Accept (optionally amended), or refuse by raising, a shield being registered."""
+        ...
+
+
+@runtime_checkable
+class ShieldUnregistrar(Protocol):
+    async def unregister_shield(self, shield: Shield) -> None: ...
+
+
+@runtime_checkable
+class VectorDBRegistrar(Protocol):
+    async def register_vector_db(self, vector_db: VectorDB) -> VectorDB | None:
+        """Create the vector DB's collection (or refuse it)."""
+        ...
+
+
+@runtime_checkable
+class VectorDBUnregistrar(Protocol):
+    async def unregister_vector_db(self, vector_db: VectorDB) -> None:
+        """Drop the vector DB's collection."""
+        ...
+
+
 def _kind(
     cls: type[Resource],
     singular: str,
@@ -98,10 +167,22 @@ def _kind(
     request: type[BaseModel],
     config_key: str,
     path_param: str | None = None,
+    **capabilities: Any,
 ) -> ResourceKind:
     type_ = cls.model_fields["type"].default
     return ResourceKind(
-        type_, singular, plural, cls, api, path, id_param, provider_id_param, request, path_param, config_key
+        type_,
+        singular,
+        plural,
+        cls,
+        api,
+        path,
+        id_param,
+        provider_id_param,
+        request,
+        path_param,
+        config_key,
+        **capabilities,
     )
 
 
@@ -115,6 +196,10 @@ MODELS = _kind(
     "provider_model_id",
     RegisterModelRequest,
     "models",
+    list_aliases=("/v1/openai/v1/models",),
+    lister=ModelLister,
+    registrar=ModelRegistrar,
+    unregistrar=ModelUnregistrar,
 )
 SHIELDS = _kind(
     Shield,
@@ -127,6 +212,9 @@ SHIELDS = _kind(
     RegisterShieldRequest,
     "shields",
     path_param="identifier",
+    lister=ShieldLister,
+    registrar=ShieldRegistrar,
+    unregistrar=ShieldUnregistrar,
 )
 VECTOR_DBS = _kind(
     VectorDB,
@@ -138,6 +226,8 @@ VECTOR_DBS = _kind(
     "provider_vector_db_id",
     RegisterVectorDBRequest,
     "vector_dbs",
+    registrar=VectorDBRegistrar,
+    unregistrar=VectorDBUnregistrar,
 )
 DATASETS = _kind(
     Dataset,
@@ -194,8 +284,9 @@ RESOURCE_KINDS: tuple[ResourceKind, ...] = (
 )
 
 
-def resource_api(kind: ResourceKind, list_aliases: tuple[str, ...] = ()) -> ApiSpec:
-    """The registry API of one resource kind (served by the kernel, not a provider)."""
+def resource_api(kind: ResourceKind) -> ApiSpec:
+    """The registry API of one resource kind (served by the kernel, not a provider). The plugin
+    loader derives it for every API that routes by a kind: an API is registered once."""
     name = kind.resource.__name__
     param = kind.path_param or kind.id_param
     fields: dict[str, Any] = {param: (str, ...)}
@@ -215,7 +306,7 @@ def resource_api(kind: ResourceKind, list_aliases: tuple[str, ...] = ()) -> ApiS
                 "list",
                 response=listing,
                 summary=f"List {kind.plural}.",
-                aliases=list_aliases,
+                aliases=kind.list_aliases,
             ),
             Route("GET", kind.item_path, "get", by_id, kind.resource, summary=f"Get a {kind.singular}."),
             Route(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import os
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -97,7 +96,7 @@ def _routes(specs: list[ApiSpec], stack: Stack) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for spec in specs:
         for declared in spec.routes:
-            endpoint = AsgiEndpoint(make_endpoint(declared, functools.partial(stack.impl, spec.name)))
+            endpoint = AsgiEndpoint(make_endpoint(declared, stack.slot(spec.name, declared.name)))
             for path in declared.paths:
                 routes.append(
                     Route(path, endpoint, methods=[declared.method], name=f"{spec.name}.{declared.name}")
@@ -145,6 +144,7 @@ def create_app(
         return error_response(exc, request.scope.get("state", {}).get("request_id", ""))
 
     middleware = [Middleware(KernelMiddleware, lifecycle=lifecycle)]
+    middleware += [Middleware(m.factory) for m in stack.plugins.ordered_middleware()]
     auth = run_config.server.auth
     if auth is not None:
         kind = auth.provider_config.get("type")

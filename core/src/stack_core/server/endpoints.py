@@ -1,8 +1,10 @@
 """Turning one ``Route`` declaration into a Starlette endpoint.
 
-The request model is built from path parameters, the query string (GET/DELETE) and the JSON body;
-the result is rendered by type: pydantic model → JSON, dict/list → JSON, ``bytes`` → pre-encoded
-JSON passed through, a Starlette ``Response`` as is, an async iterator on a streaming route → SSE.
+The request model is built from path parameters, the query string (GET/DELETE) and the JSON body,
+and handed to the route's handler (found in its ``RouteSlot``, filled at start-up). The result is
+rendered by type: pydantic model → JSON, dict/list → JSON, ``bytes`` → pre-encoded JSON passed
+through, a Starlette ``Response`` as is, an ``SSEStream`` relayed verbatim, an async iterator on a
+streaming route → SSE in the route's declared framing (``stack_core.framing``).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from ..errors import BadRequestError, StackError
+from ..errors import BadRequestError
+from ..framing import Framing, json_bytes
 from ..payloads import BinaryContent, FileUpload, SSEStream
+from ..routing import RouteSlot
 from ..spec import Route
 from .errors import error_response, validation_error
 
@@ -35,16 +39,7 @@ SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def dumps(value: Any) -> bytes:
-    if isinstance(value, BaseModel):
-        return value.model_dump_json().encode()
-    return orjson.dumps(value, default=_default)
+dumps = json_bytes
 
 
 def _list_fields(model: type[BaseModel] | None) -> frozenset[str]:
@@ -59,20 +54,22 @@ def _list_fields(model: type[BaseModel] | None) -> frozenset[str]:
     return frozenset(found)
 
 
-async def _sse(items: AsyncIterator[Any], request_id: str) -> AsyncIterator[bytes]:
+async def _sse(items: AsyncIterator[Any], framing: Framing, request_id: str) -> AsyncIterator[bytes]:
+    """Frame ``items``; an error ends the stream with the framing's error event. Closing this
+    stream (the client left) closes ``items``, which stops their producer."""
     try:
         async for item in items:
-            if isinstance(item, bytes | bytearray):
-                yield b"data: " + bytes(item) + b"\n\n"
-            else:
-                yield b"data: " + dumps(item) + b"\n\n"
-    except Exception as exc:
-        if not isinstance(exc, StackError):
-            log.error("stream failed (request %s)", request_id, exc_info=exc)
-        response = error_response(exc, request_id)
-        yield b"data: " + bytes(response.body) + b"\n\n"
+            yield framing.event(item)
+    except Exception as exc:  # error_response logs what is not a StackError
+        body = orjson.loads(error_response(exc, request_id).body)
+        yield framing.error(body)
         return
-    yield DONE
+    finally:
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    if framing.end:
+        yield framing.end
 
 
 class EventStream(StreamingResponse):
@@ -139,7 +136,7 @@ def render(route: Route, result: Any, request_id: str) -> Response:
     if isinstance(result, SSEStream):
         return EventStream(result.chunks)
     if route.stream and hasattr(result, "__aiter__"):
-        return EventStream(_sse(result, request_id))
+        return EventStream(_sse(result, route.framing, request_id))
     return Response(dumps(result), status_code=route.status_code, media_type=JSON)
 
 
@@ -187,15 +184,14 @@ async def _read_form(request: Request) -> dict[str, Any]:
     return data
 
 
-def make_endpoint(route: Route, resolve: Callable[[], object]) -> Endpoint:
-    """An endpoint calling ``getattr(resolve(), route.name)`` with the built request model."""
+def make_endpoint(route: Route, slot: RouteSlot) -> Endpoint:
+    """An endpoint calling the route's handler (``slot.handler``) with the built request model."""
     model = route.request
     lists = _list_fields(model)
     from_query = route.method in ("GET", "DELETE")
-    name = route.name
 
     async def endpoint(request: Request) -> Response:
-        method = getattr(resolve(), name)
+        method = slot.handler
         request_id = request.scope.get("state", {}).get("request_id", "")
         if model is None:
             return render(route, await method(), request_id)

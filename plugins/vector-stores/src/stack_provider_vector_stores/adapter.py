@@ -13,6 +13,7 @@ import uuid
 from typing import cast
 
 from stack_core import (
+    ApiHandle,
     AttachFileRequest,
     CreateFileBatchRequest,
     CreateVectorStoreRequest,
@@ -20,7 +21,6 @@ from stack_core import (
     OwnedObject,
     ProviderContext,
     SearchVectorStoreRequest,
-    VectorIOProvider,
     VectorStore,
     VectorStoreFile,
     VectorStoreFileBatch,
@@ -74,12 +74,22 @@ async def create_adapter(config: VectorStoresConfig, context: ProviderContext) -
     return adapter
 
 
+class _VectorIO:
+    """The vector_io calls the provider makes (interim, until a typed client lands)."""
+
+    def __init__(self, handle: ApiHandle) -> None:
+        self.insert_chunks = handle.handler("insert_chunks")
+        self.delete_chunks = handle.handler("delete_chunks")
+        self.query_chunks = handle.handler("query_chunks")
+        self.providers = handle.providers
+
+
 class VectorStoresAdapter:
     def __init__(self, config: VectorStoresConfig, context: ProviderContext) -> None:
         self.config, self.context = config, context
         self.records = Records(context)
-        self.files = cast(FilesProvider, context.deps["files"])
-        self.vector_io = cast(VectorIOProvider, context.deps["vector_io"])
+        self.files = cast(FilesProvider, next(iter(context.deps["files"].providers.values())))
+        self.vector_io = _VectorIO(context.deps["vector_io"])
         self.ingestor = Ingestor(config, self.files, self.vector_io, self.records)
         self.vector_dbs = VectorDbs(config, context)
         self.recovery: asyncio.Task[None] | None = None

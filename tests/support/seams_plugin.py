@@ -1,0 +1,84 @@
+"""Test-only plugins (never shipped) for the kernel's seams.
+
+``ticker``: a direct API streaming named events (``/v1/ticks``, as the Responses API frames them)
+and turn events (``/v1/turns``), whose provider records how far each stream got and whether it
+was closed (``observer_plugin`` holds the other seams' test plugin).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from stack_core import (
+    NAMED_EVENTS,
+    TURN_EVENTS,
+    ApiSpec,
+    BadRequestError,
+    ConfigModel,
+    ProviderContext,
+    Route,
+    hookimpl,
+)
+
+
+class TickRequest(BaseModel):
+    count: int = 3
+    fail_at: int | None = None
+    delay: float = 0.0
+
+
+class TickerApi(Protocol):
+    async def ticks(self, request: TickRequest) -> AsyncIterator[dict[str, Any]]: ...
+
+    async def turns(self, request: TickRequest) -> AsyncIterator[dict[str, Any]]: ...
+
+
+TICKER_API = ApiSpec(
+    name="ticker",
+    protocol=TickerApi,
+    routes=(
+        Route("POST", "/v1/ticks", "ticks", TickRequest, stream=True, framing=NAMED_EVENTS),
+        Route("POST", "/v1/turns", "turns", TickRequest, stream=True, framing=TURN_EVENTS),
+    ),
+)
+
+
+class TickerConfig(ConfigModel):
+    pass
+
+
+class Ticker:
+    def __init__(self, config: TickerConfig, context: ProviderContext) -> None:
+        self.produced = 0
+        self.closed = 0
+
+    async def _events(self, request: TickRequest) -> AsyncIterator[int]:
+        try:
+            for n in range(request.count):
+                if n == request.fail_at:
+                    raise BadRequestError(f"tick {n} refused", code="tick_refused")
+                await asyncio.sleep(request.delay)
+                self.produced += 1
+                yield n
+        finally:
+            self.closed += 1
+
+    async def ticks(self, request: TickRequest) -> AsyncIterator[dict[str, Any]]:
+        return ({"type": "tick.delta", "n": n} async for n in self._events(request))
+
+    async def turns(self, request: TickRequest) -> AsyncIterator[dict[str, Any]]:
+        return ({"event": {"payload": {"event_type": "step_progress", "n": n}}} async for n in self._events(request))
+
+
+@hookimpl
+def stack_register_apis(register):  # type: ignore[no-untyped-def]
+    register(TICKER_API)
+
+
+@hookimpl
+def stack_register_providers(register):  # type: ignore[no-untyped-def]
+    register(api="ticker", provider_type="inline::ticker", config=TickerConfig, factory=Ticker)
