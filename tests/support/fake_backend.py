@@ -150,6 +150,7 @@ class Reply(NamedTuple):
     text: str  # message content, or the tool call's JSON arguments
     finish: str  # "stop" | "length" | "tool_calls"
     tool: tuple[str, str] | None = None  # (call id, function name)
+    more: tuple[tuple[str, str, str], ...] = ()  # parallel tool calls after the first: (id, name, arguments)
 
 
 def words(text: str) -> int:
@@ -207,11 +208,20 @@ def guard_verdict(prompt: str) -> str:
     return "unsafe\n" + ",".join(codes) if codes else "safe"
 
 
+def tool_call(fn: dict[str, Any], user: str) -> tuple[str, str, str]:
+    """(call id, name, JSON arguments) of a call to ``fn``, its arguments filled from ``user``."""
+    params, name = fn.get("parameters") or {}, str(fn.get("name") or "tool")
+    args = from_schema(params, user) if params.get("properties") else {"input": user}
+    call_id = "call_" + hashlib.blake2b(f"{name}\0{user}".encode(), digest_size=12).hexdigest()
+    return call_id, name, dumps(args).decode()
+
+
 def chat_reply(
     model: str, messages: list[Any], tools: Any, tool_choice: Any, schema: Any, stop: Any, max_tokens: Any
 ) -> Reply:
-    """Llama Guard verdict (model named *guard*), tool call (forced, or "weather" in the last user
-    text), JSON (``schema``), or an echo."""
+    """Llama Guard verdict (model named *guard*), tool calls (one per tool named in the last user
+    text when it names several; else one, forced or for "weather" in it), JSON (``schema``), or an
+    echo."""
     last = messages[-1] if isinstance(messages[-1], dict) else {}
     user = next(
         (
@@ -227,14 +237,16 @@ def chat_reply(
         return finish_text(f"[{model}] tool result: {text_of(last.get('content'))}", stop, max_tokens)
     forced = tool_choice.get("function", {}).get("name") if isinstance(tool_choice, dict) else None
     fns = [t.get("function", t) for t in tools or () if isinstance(t, dict)]
+    named = [f for f in fns if str(f.get("name") or "\0").lower() in user.lower()]
+    if fns and tool_choice != "none" and not forced and len(named) > 1:
+        (first_id, first_name, args), *more = [tool_call(f, user) for f in named]
+        return Reply(args, "tool_calls", (first_id, first_name), tuple(more))
     if fns and tool_choice != "none" and (forced or tool_choice == "required" or "weather" in user.lower()):
         fn = next((f for f in fns if f.get("name") == forced), None) or next(
             (f for f in fns if "weather" in str(f.get("name", "")).lower()), fns[0]
         )
-        params, name = fn.get("parameters") or {}, str(fn.get("name") or "tool")
-        args = from_schema(params, user) if params.get("properties") else {"input": user}
-        call_id = "call_" + hashlib.blake2b(f"{name}\0{user}".encode(), digest_size=12).hexdigest()
-        return Reply(dumps(args).decode(), "tool_calls", (call_id, name))
+        call_id, name, args = tool_call(fn, user)
+        return Reply(args, "tool_calls", (call_id, name))
     if schema is not None:
         obj = from_schema(schema, user) if isinstance(schema, dict) else {"model": model, "echo": user}
         return Reply(dumps(obj).decode(), "stop")
@@ -615,23 +627,19 @@ class FakeBackend:
             "model": model,
             "system_fingerprint": "fp_fake",
         }
-        call: dict[str, Any] | None = (
-            {
-                "id": reply.tool[0],
-                "type": "function",
-                "function": {"name": reply.tool[1], "arguments": reply.text},
-            }
-            if reply.tool
-            else None
-        )
+        calls = [
+            {"id": cid, "type": "function", "function": {"name": name, "arguments": args}}
+            for cid, name, args in ([(*reply.tool, reply.text), *reply.more] if reply.tool else [])
+        ]
+        call = calls[0] if calls else None
         if not stream:
             msg: dict[str, Any] = {
                 "role": "assistant",
                 "content": None if call else reply.text,
                 "refusal": None,
             }
-            if call:
-                msg["tool_calls"] = [call]
+            if calls:
+                msg["tool_calls"] = calls
             lp = chat_logprobs(reply.text, top) if want_lp else None
             choices = [
                 {"index": i, "message": msg, "logprobs": lp, "finish_reason": reply.finish} for i in range(n)
@@ -649,9 +657,17 @@ class FakeBackend:
             deltas: list[dict[str, Any]] = [
                 {"tool_calls": [{"index": 0, "function": {"arguments": p}}]} for p in pieces
             ]
+            for k, more in enumerate(calls[1:], 1):  # each parallel call: its head, then its arguments
+                head_k = {"index": k, **more, "function": {**more["function"], "arguments": ""}}
+                deltas += [{"tool_calls": [head_k]}] + [
+                    {"tool_calls": [{"index": k, "function": {"arguments": p}}]}
+                    for p in split(more["function"]["arguments"], len(pieces))
+                ]
         else:
             first, deltas = {"role": "assistant", "content": ""}, [{"content": p} for p in pieces]
-        lps = [chat_logprobs(p, top) if want_lp else None for p in pieces]
+        lps = [chat_logprobs(p, top) if want_lp else None for p in pieces] + [None] * (
+            len(deltas) - len(pieces)
+        )
         steps = [
             (first, None, None),
             *((d, lp, None) for d, lp in zip(deltas, lps, strict=True)),
@@ -800,7 +816,10 @@ class FakeBackend:
         key = "message" if is_chat else "response"
         wrap: Callable[[str], Any] = (lambda c: {"role": "assistant", "content": c}) if is_chat else str
         calls = (
-            [{"function": {"name": reply.tool[1], "arguments": loads(reply.text.encode())}}]
+            [
+                {"function": {"name": name, "arguments": loads(args.encode())}}
+                for _, name, args in [(*reply.tool, reply.text), *reply.more]
+            ]
             if reply.tool
             else None
         )

@@ -18,7 +18,8 @@ to a response in exactly one place (``stack_core.server.errors``), using ``statu
     └── ProviderError (502)             a provider's backend failed
         ├── ProviderRateLimitError (429)
         ├── ProviderUnavailableError (503)
-        └── ProviderTimeoutError (504)
+        ├── ProviderTimeoutError (504)
+        └── ProviderReplyError (502)    a reply the kernel cannot read (not JSON, wrong shape)
 
 ``QuotaExceededError`` is Stack's own quota; its body is exactly ``{"error": {"message": ...}}``.
 """
@@ -36,6 +37,7 @@ __all__ = [
     "PluginError",
     "ProviderError",
     "ProviderRateLimitError",
+    "ProviderReplyError",
     "ProviderTimeoutError",
     "ProviderUnavailableError",
     "QuotaExceededError",
@@ -155,3 +157,7 @@ class ProviderUnavailableError(ProviderError):
 class ProviderTimeoutError(ProviderError):
     status_code = 504
     error_type = "timeout_error"
+
+
+class ProviderReplyError(ProviderError):
+    """A provider answered, but with a reply the kernel cannot read (not JSON, not the expected shape)."""

@@ -19,9 +19,7 @@ from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
 import orjson
-from pydantic import BaseModel
 
-from ..apis.inference import EmbeddingsRequest
 from ..apis.vector_io import (
     Chunk,
     DeleteChunksRequest,
@@ -29,7 +27,7 @@ from ..apis.vector_io import (
     QueryChunksRequest,
     QueryChunksResponse,
 )
-from ..errors import BadRequestError, NotFoundError, ProviderError, StackError
+from ..errors import BadRequestError, NotFoundError, ProviderError, ProviderReplyError, StackError
 from ..hookspecs import ProviderContext
 from ..payloads import content_text
 from ..resources import Model, VectorDB
@@ -57,10 +55,9 @@ def derive_chunk_id(chunk: Chunk, text: str) -> str:
 class VectorIOAdapter:
     """Implements ``VectorIOProvider`` over a ``VectorIndex``."""
 
-    EMBED_BATCH = 256
-
     def __init__(self, index: VectorIndex, context: ProviderContext) -> None:
         self.index, self.context = index, context
+        self.inference = context.inference if "inference" in context.deps else None
         self._opened: dict[str, int] = {}
 
     # -- the vector DB registry ----------------------------------------------------------------
@@ -202,18 +199,15 @@ class VectorIOAdapter:
 
     async def embed(self, db: VectorDB, texts: Sequence[str]) -> list[list[float]]:
         """Embeddings of ``texts`` with the DB's embedding model, through the Inference API."""
-        inference = self.context.deps.get("inference")
-        if inference is None:
+        if self.inference is None:
             raise BadRequestError(
                 f"Provider '{self.context.provider_id}' has no Inference API to compute embeddings with; "
                 "configure an inference provider or send embeddings (chunks[].embedding, query_embedding).",
             )
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), self.EMBED_BATCH):
-            batch = list(texts[start : start + self.EMBED_BATCH])
-            request = EmbeddingsRequest(model=db.embedding_model, input=batch)
-            vectors.extend(_decode_embeddings(await inference.openai_embeddings(request), len(batch)))
-        return vectors
+        try:
+            return await self.inference.embed(db.embedding_model, texts)
+        except ProviderReplyError as exc:
+            raise ProviderError("The embedding model returned an unexpected reply.") from exc
 
     @staticmethod
     def _check_dimension(db: VectorDB, vector: Sequence[float], param: str, what: str) -> None:
@@ -254,14 +248,3 @@ def _chunk(hit: VectorHit) -> Chunk:
         chunk_id=hit.id,
         chunk_metadata=doc.get("chunk_metadata"),
     )
-
-
-def _decode_embeddings(reply: Any, expected: int) -> list[list[float]]:
-    if isinstance(reply, bytes | bytearray):
-        reply = orjson.loads(reply)
-    elif isinstance(reply, BaseModel):
-        reply = reply.model_dump()
-    data = sorted(reply.get("data") or [], key=lambda d: d.get("index", 0))
-    if len(data) != expected or not all(isinstance(d.get("embedding"), list) for d in data):
-        raise ProviderError("The embedding model returned an unexpected reply.")
-    return [[float(x) for x in d["embedding"]] for d in data]

@@ -11,19 +11,15 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
-from pydantic import BaseModel
-
 from stack_core import (
     BadRequestError,
-    ChatCompletionRequest,
-    InferenceProvider,
     ModerationRequest,
     ModerationResponse,
     ModerationResult,
     NotFoundError,
     ProviderContext,
     ProviderError,
+    ProviderReplyError,
     ProviderUnavailableError,
     RunShieldRequest,
     RunShieldResponse,
@@ -45,7 +41,7 @@ class LlamaGuardProvider:
 
     def __init__(self, config: LlamaGuardConfig, context: ProviderContext) -> None:
         self.config, self.context = config, context
-        self.inference: InferenceProvider = context.deps["inference"]
+        self.inference = context.inference
 
     # -- registration ---------------------------------------------------------------------------
 
@@ -102,21 +98,20 @@ class LlamaGuardProvider:
     async def _judge(
         self, shield: str, model: str, categories: Mapping[str, str], messages: Sequence[Mapping[str, Any]]
     ) -> Verdict:
-        request = ChatCompletionRequest(
-            model=model,
-            messages=[{"role": "user", "content": build_prompt(messages, categories)}],
-            temperature=0.0,
-            max_tokens=self.config.max_tokens,
-        )
+        prompt = [{"role": "user", "content": build_prompt(messages, categories)}]
         try:
-            reply = await self.inference.openai_chat_completion(request)
+            reply = await self.inference.chat(
+                model, prompt, temperature=0.0, max_tokens=self.config.max_tokens
+            )
+        except ProviderReplyError as exc:
+            raise ProviderError("The guard model's reply is not a chat completion.") from exc
         except NotFoundError as exc:
             raise ProviderUnavailableError(
                 f"Shield '{shield}' cannot run: its Llama Guard model '{model}' is not available "
                 f"({exc.message})",
                 provider_id=self.context.provider_id,
             ) from None
-        text = _reply_text(reply)
+        text = reply.text
         verdict = parse_verdict(text)
         if verdict is None:
             raise ProviderError(
@@ -176,19 +171,6 @@ def _violated(verdict: Verdict, excluded: set[str]) -> list[str] | None:
     """The violated codes that count, or None when the verdict is safe (or only excluded codes)."""
     codes = [c for c in verdict.codes if c not in excluded]
     return None if not verdict.unsafe or (verdict.codes and not codes) else codes
-
-
-def _reply_text(reply: Any) -> str:
-    """The assistant text of a chat completion, whatever shape the inference provider returned."""
-    if isinstance(reply, bytes | bytearray):
-        reply = orjson.loads(reply)
-    elif isinstance(reply, BaseModel):
-        reply = reply.model_dump()
-    try:
-        content = reply["choices"][0]["message"]["content"]
-    except (KeyError, IndexError, TypeError):
-        raise ProviderError("The guard model's reply is not a chat completion.") from None
-    return content if isinstance(content, str) else ""
 
 
 def create_provider(config: LlamaGuardConfig, context: ProviderContext) -> LlamaGuardProvider:
