@@ -350,13 +350,13 @@ async def run_one(
             return chunk_ids([c["chunk_id"] for c in reply["chunks"]])
 
         stack = app.state.stack
-        router = stack.impl("vector_io")
+        query_chunks = stack.api("vector_io").handler("query_chunks")
 
         async def through_kernel(v: list[float]) -> list[int]:
             request = QueryChunksRequest(
                 vector_db_id=key, query="q", query_embedding=v, params={"max_chunks": K}
             )
-            result = await router.query_chunks(request)
+            result = await query_chunks(request)
             return chunk_ids([c.chunk_id for c in result.chunks])
 
         direct_query, direct_ingest = direct_ops(provider, stack.providers_of("vector_io")["vec"], key)

@@ -134,3 +134,10 @@ async def test_start_up_finds_optional_capabilities_by_protocol(plugins: PluginS
         assert isinstance(instance.impl, EchoProvider)
         assert instance.capabilities.names(VOICES) == ["HealthCheck", "VoiceRegistrar"]
         assert instance.capabilities.register == instance.impl.register_voice
+
+
+async def test_an_api_may_bring_its_own_router(ticker_plugins: PluginSet) -> None:
+    singers = [{"provider_id": pid, "provider_type": "inline::singer"} for pid in ("alto", "bass")]
+    async with running({"providers": {"chorus": singers}}, ticker_plugins) as client:
+        reply = await client.post("/v1/chorus", json={"text": "la"})
+    assert reply.json() == {"data": [{"voice": "alto", "text": "la"}, {"voice": "bass", "text": "la"}]}

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from stack_core import (
+    ApiBinding,
+    Handler,
     NAMED_EVENTS,
     TURN_EVENTS,
     ApiSpec,
@@ -74,11 +76,49 @@ class Ticker:
         return ({"event": {"payload": {"event_type": "step_progress", "n": n}}} async for n in self._events(request))
 
 
+class SingRequest(BaseModel):
+    text: str
+
+
+class Singer:
+    """A chorus member: sings the text in its provider id's voice."""
+
+    def __init__(self, config: TickerConfig, context: ProviderContext) -> None:
+        self.name = context.provider_id
+
+    async def sing(self, request: SingRequest) -> dict[str, str]:
+        return {"voice": self.name, "text": request.text}
+
+
+class Chorus:
+    """The chorus API's own router: every route fans out to all providers, in config order."""
+
+    def __init__(self, binding: ApiBinding) -> None:
+        self.binding = binding
+
+    def handler(self, route: Route) -> Handler:
+        members = [self.binding.provider_handler(pid, route) for pid in self.binding.providers]
+
+        async def together(request: SingRequest) -> dict[str, Any]:
+            return {"data": [await member(request) for member in members]}
+
+        return together
+
+
+CHORUS_API = ApiSpec(
+    name="chorus",
+    routes=(Route("POST", "/v1/chorus", "sing", SingRequest),),
+    router=Chorus,
+)
+
+
 @hookimpl
 def stack_register_apis(register):  # type: ignore[no-untyped-def]
     register(TICKER_API)
+    register(CHORUS_API)
 
 
 @hookimpl
 def stack_register_providers(register):  # type: ignore[no-untyped-def]
     register(api="ticker", provider_type="inline::ticker", config=TickerConfig, factory=Ticker)
+    register(api="chorus", provider_type="inline::singer", config=TickerConfig, factory=Singer)

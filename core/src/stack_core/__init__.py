@@ -140,13 +140,13 @@ _EXPORTS: dict[str, str] = {
     "decode_reply": "stack_core.clients",
     "decode_stream": "stack_core.clients",
     "ProviderReplyError": "stack_core.errors",
+    "ApiBinding": "stack_core.routing",
+    "Handler": "stack_core.calls",
 }
 
 __all__ = [
-    "NAMED_EVENTS",
-    "OPENAI_CHUNKS",
-    "TURN_EVENTS",
     "Action",
+    "ApiBinding",
     "ApiHandle",
     "ApiRef",
     "ApiSpec",
@@ -178,6 +178,7 @@ __all__ = [
     "EmbeddingsRequest",
     "FileUpload",
     "Framing",
+    "Handler",
     "HealthCheck",
     "IndexedChunk",
     "InferenceClient",
@@ -192,7 +193,9 @@ __all__ = [
     "ModerationRequest",
     "ModerationResponse",
     "ModerationResult",
+    "NAMED_EVENTS",
     "NotFoundError",
+    "OPENAI_CHUNKS",
     "OwnedObject",
     "OwnedObjects",
     "PayloadStream",
@@ -235,6 +238,7 @@ __all__ = [
     "ShieldUnregistrar",
     "Stack",
     "StackError",
+    "TURN_EVENTS",
     "TextDelta",
     "ToolCall",
     "ToolCallDelta",
@@ -285,6 +289,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .calls import Handler
+    from .routing import ApiBinding
     from .access import Action
     from .apis.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest, InferenceProvider
     from .apis.resources import (
