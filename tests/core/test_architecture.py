@@ -78,7 +78,9 @@ def kernel_imports(path: Path) -> set[str]:
     """Every kernel module ``path`` imports, wherever the import statement is (module level,
     ``if TYPE_CHECKING:``, inside functions), as dotted names relative to the package."""
     known = {module_name(p) for p in modules()}
-    package = module_name(path).split(".") if path.name == "__init__.py" else module_name(path).split(".")[:-1]
+    package = (
+        module_name(path).split(".") if path.name == "__init__.py" else module_name(path).split(".")[:-1]
+    )
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):

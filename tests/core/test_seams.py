@@ -17,7 +17,10 @@ from starlette.types import Message
 from stack_core import create_app
 from stack_core.plugins import PluginSet, discover
 
-TICKER_CONFIG = {"apis": ["ticker"], "providers": {"ticker": [{"provider_id": "t", "provider_type": "inline::ticker"}]}}
+TICKER_CONFIG = {
+    "apis": ["ticker"],
+    "providers": {"ticker": [{"provider_id": "t", "provider_type": "inline::ticker"}]},
+}
 
 
 @pytest.fixture(scope="module")

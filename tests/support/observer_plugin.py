@@ -27,7 +27,10 @@ class Tag:
 
         async def tagged(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message["headers"], (f"x-tag-{self.name}".encode(), str(depth).encode())]
+                message["headers"] = [
+                    *message["headers"],
+                    (f"x-tag-{self.name}".encode(), str(depth).encode()),
+                ]
             await send(message)
 
         await self.app(scope, receive, tagged)
@@ -38,7 +41,9 @@ def stack_provider_call(call: ProviderCall) -> Generator[None, Awaitable[Any], A
     awaitable = yield
 
     async def observed() -> Any:
-        CALLS.append((call.api, call.method, call.provider_id, call.resource.identifier if call.resource else None))
+        CALLS.append(
+            (call.api, call.method, call.provider_id, call.resource.identifier if call.resource else None)
+        )
         return await awaitable
 
     return observed()
@@ -48,4 +53,3 @@ def stack_provider_call(call: ProviderCall) -> Generator[None, Awaitable[Any], A
 def stack_register_middleware(register):  # type: ignore[no-untyped-def]
     register(name="inner", factory=functools.partial(Tag, name="inner"), order=20)
     register(name="outer", factory=functools.partial(Tag, name="outer"), order=10)
-

@@ -14,13 +14,13 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from stack_core import (
-    ApiBinding,
-    Handler,
     NAMED_EVENTS,
     TURN_EVENTS,
+    ApiBinding,
     ApiSpec,
     BadRequestError,
     ConfigModel,
+    Handler,
     ProviderContext,
     Route,
     hookimpl,
@@ -73,7 +73,10 @@ class Ticker:
         return ({"type": "tick.delta", "n": n} async for n in self._events(request))
 
     async def turns(self, request: TickRequest) -> AsyncIterator[dict[str, Any]]:
-        return ({"event": {"payload": {"event_type": "step_progress", "n": n}}} async for n in self._events(request))
+        return (
+            {"event": {"payload": {"event_type": "step_progress", "n": n}}}
+            async for n in self._events(request)
+        )
 
 
 class SingRequest(BaseModel):

@@ -145,6 +145,9 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "NAMED_EVENTS",
+    "OPENAI_CHUNKS",
+    "TURN_EVENTS",
     "Action",
     "ApiBinding",
     "ApiHandle",
@@ -193,9 +196,7 @@ __all__ = [
     "ModerationRequest",
     "ModerationResponse",
     "ModerationResult",
-    "NAMED_EVENTS",
     "NotFoundError",
-    "OPENAI_CHUNKS",
     "OwnedObject",
     "OwnedObjects",
     "PayloadStream",
@@ -238,7 +239,6 @@ __all__ = [
     "ShieldUnregistrar",
     "Stack",
     "StackError",
-    "TURN_EVENTS",
     "TextDelta",
     "ToolCall",
     "ToolCallDelta",
@@ -289,8 +289,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .calls import Handler
-    from .routing import ApiBinding
     from .access import Action
     from .apis.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest, InferenceProvider
     from .apis.resources import (
@@ -340,7 +338,7 @@ if TYPE_CHECKING:
         VectorStoreSearchResponse,
         VectorStoresProvider,
     )
-    from .calls import ApiHandle, ProviderCall
+    from .calls import ApiHandle, Handler, ProviderCall
     from .capabilities import Closable, HealthCheck
     from .clients import (
         ChatDelta,
@@ -407,6 +405,7 @@ if TYPE_CHECKING:
         User,
         VectorDB,
     )
+    from .routing import ApiBinding
     from .server.app import create_app
     from .spec import ApiRef, ApiSpec, ResourceKind, Route
     from .stack import Stack

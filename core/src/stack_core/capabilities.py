@@ -80,4 +80,6 @@ class Capabilities:
                 (self.register, kind.registrar),
                 (self.unregister, kind.unregistrar),
             ]
-        return [protocol.__name__ for method, protocol in pairs if method is not None and protocol is not None]
+        return [
+            protocol.__name__ for method, protocol in pairs if method is not None and protocol is not None
+        ]

@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from .errors import StackError
+from .framing import OPENAI_CHUNKS
 
 __all__ = ["BinaryContent", "FileUpload", "SSEStream", "content_text", "sse_error"]
 
@@ -28,7 +27,7 @@ class SSEStream:
 
 def sse_error(error: StackError) -> bytes:
     """One SSE event carrying ``error`` in the OpenAI shape (SDKs raise on it)."""
-    return b"data: " + orjson.dumps(error.to_body()) + b"\n\n"
+    return OPENAI_CHUNKS.error(error.to_body())
 
 
 @dataclass(frozen=True)

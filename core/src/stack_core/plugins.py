@@ -134,7 +134,9 @@ class _Collector:
     def middleware(self, *, name: str, factory: Callable[..., Any], order: int = 100) -> None:
         if name in self.plugins.middleware:
             other = self.plugins.middleware[name].package
-            raise PluginError(f"{self._where()} registers middleware {name!r}, already registered by {other!r}")
+            raise PluginError(
+                f"{self._where()} registers middleware {name!r}, already registered by {other!r}"
+            )
         if not callable(factory):
             raise PluginError(f"{self._where()}: middleware {name!r} factory is not callable")
         self.plugins.middleware[name] = MiddlewareSpec(name, factory, order, self.package)

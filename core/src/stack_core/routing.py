@@ -134,7 +134,9 @@ class RoutedApi:
     async def resolve(self, identifier: str, param: str | None = None) -> Resource:
         """The resource, if the current user may use it and its provider is running."""
         registry = self.view.registry
-        resource = registry.get(self.kind.type, identifier) or await registry.lookup(self.kind.type, identifier)
+        resource = registry.get(self.kind.type, identifier) or await registry.lookup(
+            self.kind.type, identifier
+        )
         if resource is None or resource.owner is not None or self.view.access.rules:
             resource = checked(self.view, self.kind, resource, identifier, "use", param)
         if resource.provider_id not in self.binding.providers:
@@ -163,7 +165,9 @@ class RoutedApi:
     def handler(self, route: Route) -> Handler:
         key = route.routing_key
         routed = key is not None
-        methods = {pid: self.binding.provider_handler(pid, route, routed=routed) for pid in self.binding.providers}
+        methods = {
+            pid: self.binding.provider_handler(pid, route, routed=routed) for pid in self.binding.providers
+        }
         if key is None:
             return self._unrouted(route, methods)
         resolve, only = self.resolve, self._only
@@ -217,7 +221,9 @@ class ServedApi:
     def handler(self, route: str) -> Handler:
         found = self.handlers.get(route)
         if found is None:
-            raise PluginError(f"API '{self.spec.name}' has no route named {route!r} (it has {sorted(self.handlers)})")
+            raise PluginError(
+                f"API '{self.spec.name}' has no route named {route!r} (it has {sorted(self.handlers)})"
+            )
         return found
 
 

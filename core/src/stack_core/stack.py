@@ -185,6 +185,7 @@ class Stack:
                     "add one under providers."
                 )
         return registries
+
     def _requested_apis(self) -> list[str]:
         names = list(dict.fromkeys([*self.config.apis, *self.config.providers]))
         requested: list[str] = []

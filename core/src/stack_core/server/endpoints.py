@@ -39,9 +39,6 @@ SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-dumps = json_bytes
-
-
 def _list_fields(model: type[BaseModel] | None) -> frozenset[str]:
     if model is None:
         return frozenset()
@@ -137,7 +134,7 @@ def render(route: Route, result: Any, request_id: str) -> Response:
         return EventStream(result.chunks)
     if route.stream and hasattr(result, "__aiter__"):
         return EventStream(_sse(result, route.framing, request_id))
-    return Response(dumps(result), status_code=route.status_code, media_type=JSON)
+    return Response(json_bytes(result), status_code=route.status_code, media_type=JSON)
 
 
 async def _read_json(request: Request) -> dict[str, Any]:
