@@ -19,7 +19,7 @@ LADDER: list[set[str]] = [
     {"errors", "resources"},
     {"envsubst", "context", "redact", "spec", "access", "payloads"},
     {"config", "hookspecs", "apis", "http"},
-    {"storage", "registry", "auth", "services", "objects"},
+    {"storage", "registry", "auth", "services", "objects", "jobs"},
     {"plugins", "routing", "kits", "builtin"},
     {"stack", "distribution"},
     {"server"},

@@ -101,6 +101,10 @@ _EXPORTS: dict[str, str] = {
     "ProviderTimeoutError": "stack_core.errors",
     "OwnedObject": "stack_core.objects",
     "OwnedObjects": "stack_core.objects",
+    "Job": "stack_core.jobs",
+    "JobHandle": "stack_core.jobs",
+    "JobService": "stack_core.jobs",
+    "new_job_id": "stack_core.jobs",
     "current_user": "stack_core.context",
     "Action": "stack_core.access",
     "BinaryContent": "stack_core.payloads",
@@ -137,6 +141,9 @@ __all__ = [
     "IndexedChunk",
     "InferenceProvider",
     "InsertChunksRequest",
+    "Job",
+    "JobHandle",
+    "JobService",
     "MetadataFilter",
     "Model",
     "ModerationRequest",
@@ -199,6 +206,7 @@ __all__ = [
     "load_config",
     "moderation_id",
     "moderation_result",
+    "new_job_id",
     "resource_api",
 ]
 
@@ -285,6 +293,7 @@ if TYPE_CHECKING:
         RequestInfo,
         hookimpl,
     )
+    from .jobs import Job, JobHandle, JobService, new_job_id
     from .kits.vector_adapter import VectorIOAdapter, derive_chunk_id
     from .kits.vector_index import IndexedChunk, VectorHit, VectorIndex, bm25_rank, keyword_terms
     from .objects import OwnedObject, OwnedObjects

@@ -31,6 +31,7 @@ from .resources import Resource, User
 from .spec import ApiRef, ApiSpec, resolved
 
 if TYPE_CHECKING:
+    from .jobs import JobService
     from .objects import OwnedObjects
     from .routing import ResourceService
     from .storage import Database
@@ -71,7 +72,10 @@ class ProviderContext:
     object serving it (for routed APIs, the kernel's router). ``database`` is the stack's SQL
     database for providers that persist state; ``state_dir`` a directory of their own.
     Per-user objects (files, vector stores, ...) go through ``owned_objects(kind)``, which records
-    owners and applies the stack's ``access`` policy.
+    owners and applies the stack's ``access`` policy. ``jobs`` is the stack's durable job service:
+    a provider registers a runner per job kind when it is created and submits jobs that any server
+    process sharing the database may run, resuming them if a process dies (``stack_core.jobs``);
+    it is ``None`` only in contexts built by hand outside a stack.
     """
 
     provider_id: str
@@ -82,6 +86,7 @@ class ProviderContext:
     state_dir: Path
     access: AccessPolicy = field(default_factory=AccessPolicy)
     registries: Callable[[str], ResourceService] | None = None
+    jobs: JobService | None = None
 
     def registry(self, plural: str) -> ResourceService:
         """The kernel's registry service for a resource kind (``"vector_dbs"``, ``"models"``), to

@@ -3,7 +3,8 @@
 Start-up, in order: open the SQL store and the registry; resolve the configured APIs against the
 plugins' API specs; start providers API by API in dependency order (validating each config against
 its provider's config class and checking it implements its API's protocol); put a router in front
-of every routed API; start the kernel-served APIs; register the resources the config declares.
+of every routed API; start the kernel-served APIs; register the resources the config declares;
+start the job service (``self.jobs``, handed to providers in their context), stopped first on stop.
 Anything wrong stops start-up with a ``ConfigError``/``PluginError`` naming the culprit.
 """
 
@@ -23,6 +24,7 @@ from .access import AccessPolicy
 from .config import ProviderEntry, RunConfig, StoreConfig, stack_home, validate_model
 from .errors import ConfigError, PluginError, StackError
 from .hookspecs import ProviderContext, ProviderSpec
+from .jobs import JobService
 from .plugins import PluginSet, load_plugins
 from .registry import ResourceRegistry
 from .routing import ResourceService, Router, same_resource
@@ -56,6 +58,7 @@ class Stack:
         self._served: list[ApiSpec] = []
         self.database: Database | None = None
         self._registry: ResourceRegistry | None = None
+        self.jobs: JobService | None = None
         self._refresher: asyncio.Task[None] | None = None
         auth = config.server.auth
         self.access = AccessPolicy.from_config(auth.access_policy if auth else [])
@@ -108,6 +111,7 @@ class Stack:
         kinds = {s.resource.type: s.resource.resource for s in self.plugins.apis.values() if s.resource}
         self._registry = ResourceRegistry(self.database, kinds)
         await self._registry.open()
+        self.jobs = JobService(self.database, self.access)
         try:
             for spec in self.plan():
                 if spec.provider_required:
@@ -120,6 +124,7 @@ class Stack:
                     self.unlisted.add(instance.provider_id)
             await self._drop_orphans()
             await self._register_config_resources()
+            await self.jobs.start()
             self._refresher = asyncio.create_task(self._refresh_loop(), name="stack-refresh")
         except BaseException:
             await self.stop()
@@ -248,6 +253,7 @@ class Stack:
             state_dir=state_dir,
             access=self.access,
             registries=self.registry_service,
+            jobs=self.jobs,
         )
         try:
             impl = spec.create(config, context)
@@ -380,6 +386,9 @@ class Stack:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
             self._refresher = None
+        if self.jobs is not None:  # before providers shut down: their runs hand their jobs back
+            await self.jobs.stop()
+            self.jobs = None
         for instance in reversed(self.instances()):
             shutdown = getattr(instance.impl, "shutdown", None)
             if shutdown is None:
