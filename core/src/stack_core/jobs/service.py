@@ -33,7 +33,7 @@ class _Kind:
     runner: Runner
     concurrency: int
     lease_seconds: float
-    max_attempts: int
+    max_attempts: int | None
 
 
 class JobHandle:
@@ -99,15 +99,16 @@ class JobService:
         *,
         concurrency: int = 1,
         lease_seconds: float | None = None,
-        max_attempts: int = 3,
+        max_attempts: int | None = None,
     ) -> None:
         """Run jobs of ``kind`` in this process with ``runner``, at most ``concurrency`` at a time
         (per process). ``lease_seconds`` (default: the service's) is how long a job stays held
-        without news from its process; a job claimed more than ``max_attempts`` times without
-        finishing (its process kept dying) fails with code ``too_many_attempts``."""
+        without news from its process. With ``max_attempts``, a job claimed more often than that
+        without finishing (its process kept dying) fails with code ``too_many_attempts`` instead of
+        running again; by default it is resumed however often that takes."""
         if kind in self._kinds:
             raise PluginError(f"job kind {kind!r} is registered twice")
-        if concurrency < 1 or max_attempts < 1:
+        if concurrency < 1 or (max_attempts is not None and max_attempts < 1):
             raise PluginError(f"job kind {kind!r}: concurrency and max_attempts must be at least 1")
         self._kinds[kind] = _Kind(runner, concurrency, lease_seconds or self.lease_seconds, max_attempts)
         self._wake.set()
@@ -176,7 +177,8 @@ class JobService:
     async def cancel(self, job_id: str, *, check_access: bool = True) -> Job:
         """Cancel a job: a queued one ends ``cancelled`` at once; a running one is stopped (here,
         this waits for its runner to end; in another process, that process sees the request at its
-        next progress report or lease renewal). A finished job is returned unchanged."""
+        next progress report or lease renewal). A finished job is returned unchanged, and a runner
+        that returns before it sees the cancel has succeeded."""
         job = await self._get(job_id, "update" if check_access else None)
         if job.finished:
             return job
@@ -334,7 +336,7 @@ class JobService:
     async def _run(self, run: JobHandle, spec: _Kind) -> None:
         current_user.set(run.job.owner)
         try:
-            if run.job.attempts > spec.max_attempts:
+            if spec.max_attempts is not None and run.job.attempts > spec.max_attempts:
                 message = f"job was claimed {run.job.attempts} times without finishing"
                 await self._finish(run, "failed", error={"code": "too_many_attempts", "message": message})
                 return
