@@ -267,7 +267,7 @@ def test_a_job_whose_process_was_killed_is_finished_once_by_the_next(tmp_path: P
     async def submit() -> str:
         database = Database(StoreConfig(), db)
         try:
-            return (await JobService(database).submit("steps", {"steps": 12})).id
+            return (await JobService(database).submit("steps", {"steps": 20})).id
         finally:
             await database.close()
 
@@ -285,7 +285,7 @@ def test_a_job_whose_process_was_killed_is_finished_once_by_the_next(tmp_path: P
     first = subprocess.Popen([sys.executable, str(WORKER), str(db), str(log), job_id])
     try:
         deadline = time.monotonic() + 60
-        while steps_recorded() < 3:
+        while steps_recorded() < 2:
             assert time.monotonic() < deadline and first.poll() is None, "the first worker made no progress"
             time.sleep(0.05)
     finally:
@@ -295,7 +295,7 @@ def test_a_job_whose_process_was_killed_is_finished_once_by_the_next(tmp_path: P
     second = subprocess.run([sys.executable, str(WORKER), str(db), str(log), job_id], timeout=120)
     assert second.returncode == 0
     job, effects = asyncio.run(final()), [line.split() for line in log.read_text().splitlines()]
-    assert (job.status, job.attempts, job.result) == ("succeeded", 2, {"steps": 12})
-    assert [int(e[1]) for e in effects if e[0] == "step"] == list(range(12))  # each step once, in order
+    assert (job.status, job.attempts, job.result) == ("succeeded", 2, {"steps": 20})
+    assert [int(e[1]) for e in effects if e[0] == "step"] == list(range(20))  # each step once, in order
     assert [e[0] for e in effects].count("done") == 1 and effects[-1][0] == "done"
     assert effects[0][-1] == str(first.pid) != effects[-1][-1]  # begun by the first, ended by the next

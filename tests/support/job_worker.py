@@ -34,7 +34,7 @@ async def main(db: Path, log: Path, job_id: str) -> None:
         for step in range(total):
             if not recorded(log, step):
                 record(log, f"step {step}")
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.15)
             await job.progress(step + 1, total)
         record(log, "done")
         return {"steps": total}
