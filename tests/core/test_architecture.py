@@ -19,7 +19,7 @@ LADDER: list[set[str]] = [
     {"errors", "resources"},
     {"envsubst", "context", "redact", "spec", "access", "payloads", "framing", "calls", "capabilities"},
     {"config", "hookspecs", "apis", "http"},
-    {"storage", "registry", "auth", "services", "objects", "view", "registries", "clients"},
+    {"storage", "registry", "auth", "services", "objects", "view", "registries", "clients", "jobs"},
     {"plugins", "routing", "kits", "builtin", "reconcile"},
     {"stack", "distribution"},
     {"server"},

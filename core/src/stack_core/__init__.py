@@ -101,6 +101,10 @@ _EXPORTS: dict[str, str] = {
     "ProviderTimeoutError": "stack_core.errors",
     "OwnedObject": "stack_core.objects",
     "OwnedObjects": "stack_core.objects",
+    "Job": "stack_core.jobs",
+    "JobHandle": "stack_core.jobs",
+    "JobService": "stack_core.jobs",
+    "new_job_id": "stack_core.jobs",
     "current_user": "stack_core.context",
     "Action": "stack_core.access",
     "BinaryContent": "stack_core.payloads",
@@ -142,6 +146,7 @@ _EXPORTS: dict[str, str] = {
     "ProviderReplyError": "stack_core.errors",
     "ApiBinding": "stack_core.routing",
     "Handler": "stack_core.calls",
+    "FilesClient": "stack_core.clients",
 }
 
 __all__ = [
@@ -180,6 +185,7 @@ __all__ = [
     "DeleteChunksRequest",
     "EmbeddingsRequest",
     "FileUpload",
+    "FilesClient",
     "Framing",
     "Handler",
     "HealthCheck",
@@ -187,6 +193,9 @@ __all__ = [
     "InferenceClient",
     "InferenceProvider",
     "InsertChunksRequest",
+    "Job",
+    "JobHandle",
+    "JobService",
     "MetadataFilter",
     "MiddlewareSpec",
     "Model",
@@ -271,6 +280,7 @@ __all__ = [
     "load_config",
     "moderation_id",
     "moderation_result",
+    "new_job_id",
     "resource_api",
 ]
 
@@ -345,6 +355,7 @@ if TYPE_CHECKING:
         ChatDone,
         ChatResult,
         ChatStream,
+        FilesClient,
         InferenceClient,
         PayloadStream,
         SafetyClient,
@@ -390,6 +401,7 @@ if TYPE_CHECKING:
         RequestInfo,
         hookimpl,
     )
+    from .jobs import Job, JobHandle, JobService, new_job_id
     from .kits.vector_adapter import VectorIOAdapter, derive_chunk_id
     from .kits.vector_index import IndexedChunk, VectorHit, VectorIndex, bm25_rank, keyword_terms
     from .objects import OwnedObject, OwnedObjects

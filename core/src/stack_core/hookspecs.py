@@ -34,7 +34,8 @@ from .spec import ApiRef, ApiSpec, ResourceKind, resolved
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-    from .clients import InferenceClient, SafetyClient, VectorIOClient
+    from .clients import FilesClient, InferenceClient, SafetyClient, VectorIOClient
+    from .jobs import JobService
     from .objects import OwnedObjects
     from .storage import Database
 
@@ -94,12 +95,16 @@ class ProviderContext:
     """What a provider factory receives besides its config: explicit dependencies, no injection.
 
     ``deps`` maps each API named in the spec's ``deps``/``optional_deps`` (when configured) to its
-    ``ApiHandle``; ``inference``, ``vector_io`` and ``safety`` give typed clients over those
+    ``ApiHandle``; ``inference``, ``vector_io``, ``safety`` and ``files`` give typed clients over those
     handles. Calls through them go where an HTTP request would (routing, the current user's
     access rules, provider-call wrappers). ``database`` is the stack's SQL database for providers
     that persist state; ``state_dir`` a directory of their own. Per-user objects (files, vector
     stores, ...) go through ``owned_objects(kind)``, which records owners and applies the stack's
     ``access`` policy.
+    ``jobs`` is the stack's durable job service: a provider registers a runner per job kind when it
+    is created and submits jobs that any server process sharing the database may run, resuming
+    them if a process dies (``stack_core.jobs``); it is ``None`` only in contexts built by hand
+    outside a stack.
     """
 
     provider_id: str
@@ -110,6 +115,7 @@ class ProviderContext:
     state_dir: Path
     access: AccessPolicy = field(default_factory=AccessPolicy)
     registries: Callable[[str], Registry] | None = None
+    jobs: JobService | None = None
 
     def registry(self, plural: str) -> Registry:
         """The kernel's registry of a resource kind (``"vector_dbs"``, ``"models"``), to register
@@ -153,6 +159,13 @@ class ProviderContext:
         from .clients import SafetyClient
 
         return SafetyClient(self._dep("safety"))
+
+    @property
+    def files(self) -> FilesClient:
+        """A typed client of the Files API (declare ``deps=("files",)``)."""
+        from .clients import FilesClient
+
+        return FilesClient(self._dep("files"))
 
 
 Factory = Callable[[Any, ProviderContext], "Awaitable[object] | object"]

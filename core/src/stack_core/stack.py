@@ -4,7 +4,8 @@ Start-up, in order: open the SQL store and the registry; resolve the configured 
 plugins' API specs; start providers API by API in dependency order (validating each config against
 its provider's config class, checking it implements its API's protocol and noting its optional
 capabilities); build each API's dispatch (``routing``) and fill the routes' slots; start the
-kernel-served APIs; reconcile the registry with the providers and the config (``reconcile``).
+kernel-served APIs; reconcile the registry with the providers and the config (``reconcile``);
+start the job service (``self.jobs``, handed to providers in their context), stopped first on stop.
 Anything wrong stops start-up with a ``ConfigError``/``PluginError`` naming the culprit.
 """
 
@@ -22,6 +23,7 @@ from .capabilities import Capabilities
 from .config import RESOURCE_KEYS, ProviderEntry, RunConfig, StoreConfig, stack_home, validate_model
 from .errors import ConfigError, PluginError, StackError
 from .hookspecs import ProviderContext, ProviderSpec, Registry
+from .jobs import JobService
 from .plugins import PluginSet, load_plugins
 from .reconcile import Reconciler
 from .registries import ResourceService
@@ -60,6 +62,7 @@ class Stack:
         self.database: Database | None = None
         self._registry: ResourceRegistry | None = None
         self._reconciler: Reconciler | None = None
+        self.jobs: JobService | None = None
         self._refresher: asyncio.Task[None] | None = None
         self._calls = ProviderCalls(self.plugins.provider_call_hook())
         auth = config.server.auth
@@ -121,6 +124,7 @@ class Stack:
         self.database = Database(self.config.metadata_store or StoreConfig(), self.state_dir / "registry.db")
         self._registry = ResourceRegistry(self.database, {k.type: k.resource for k in self._kinds()})
         await self._registry.open()
+        self.jobs = JobService(self.database, self.access)
         try:
             for spec in self.plan():
                 if spec.provider_required:
@@ -129,6 +133,7 @@ class Stack:
                     self._serve(spec, {}, KernelApi(self._kernel_service(spec)))
             self._reconciler = Reconciler(self, self.config, self._routed_kinds(), self._config_registries())
             await self._reconciler.start()
+            await self.jobs.start()
             self._refresher = asyncio.create_task(self._reconciler.refresh_loop(), name="stack-refresh")
         except BaseException:
             await self.stop()
@@ -292,6 +297,7 @@ class Stack:
             state_dir=state_dir,
             access=self.access,
             registries=self.registry_service,
+            jobs=self.jobs,
         )
         try:
             impl = spec.create(config, context)
@@ -318,6 +324,9 @@ class Stack:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
             self._refresher = None
+        if self.jobs is not None:  # before providers shut down: their runs hand their jobs back
+            await self.jobs.stop()
+            self.jobs = None
         for instance in reversed(self.instances()):
             shutdown = instance.capabilities.shutdown
             if shutdown is None:

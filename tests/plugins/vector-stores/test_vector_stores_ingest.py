@@ -1,5 +1,6 @@
-"""The background ingestion's guarantees (nothing half-written on failure or cancel), extraction and
-chunking, in-process over the real owned-object store (SQLite)."""
+"""The background ingestion's guarantees (nothing half-written on failure or cancel, superseded runs
+write nothing, a stopping server's files resumed by the next), extraction and chunking, in-process
+over the real owned-object store and job service (SQLite)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,15 @@ from stack_provider_vector_stores.extract import ExtractionError, extract_text
 from stack_provider_vector_stores.ingest import Ingestor, chunk_id
 from stack_provider_vector_stores.records import Records
 
-from stack_core import DeleteChunksRequest, InsertChunksRequest, ProviderContext, ProviderError, Resource
-from stack_core.apis.files import FileContentRequest
+from stack_core import (
+    Chunk,
+    Job,
+    JobService,
+    ProviderContext,
+    ProviderError,
+    Resource,
+    new_job_id,
+)
 from stack_core.config import StoreConfig
 from stack_core.payloads import BinaryContent
 from stack_core.storage import Database
@@ -35,12 +43,13 @@ class NoResources:
 
 
 class OneFile:
-    async def file_content(self, request: FileContentRequest) -> BinaryContent:
+    async def content(self, file_id: str) -> BinaryContent:
         return BinaryContent(TEXT.encode(), "text/plain", "doc.txt")
 
 
 class VectorIO:
-    """Records inserts and deletes; the ``fail_on``-th insert raises, or waits for ``release``."""
+    """A ``VectorIOClient`` double recording inserts and deletes; the ``fail_on``-th insert raises,
+    or waits for ``release``."""
 
     def __init__(self, fail_on: int | None = None, block_on: int | None = None) -> None:
         self.fail_on, self.block_on = fail_on, block_on
@@ -48,22 +57,35 @@ class VectorIO:
         self.deleted: list[str] = []
         self.blocked, self.release = asyncio.Event(), asyncio.Event()
 
-    async def insert_chunks(self, request: InsertChunksRequest) -> None:
+    async def insert(self, vector_db_id: str, chunks: list[Chunk]) -> None:
         calls = len(self.inserted) // 2 + 1
         if calls == self.fail_on:
             raise ProviderError("the backend went away", provider_id="vectors")
         if calls == self.block_on:
             self.blocked.set()
             await self.release.wait()
-        self.inserted += [c.chunk_id or "" for c in request.chunks]
+        self.inserted += [c.chunk_id or "" for c in chunks]
 
-    async def delete_chunks(self, request: DeleteChunksRequest) -> None:
-        self.deleted += request.chunk_ids
+    async def delete(self, vector_db_id: str, chunk_ids: list[str]) -> None:
+        self.deleted += chunk_ids
 
 
 @pytest.fixture
-async def records(tmp_path: Path) -> AsyncIterator[Records]:
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
     database = Database(StoreConfig(), tmp_path / "objects.db")
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def jobs(database: Database) -> AsyncIterator[JobService]:
+    service = JobService(database, poll_interval=0.05)
+    yield service
+    await service.stop()
+
+
+@pytest.fixture
+def records(database: Database, tmp_path: Path) -> Records:
     context = ProviderContext(
         provider_id="vs",
         api="vector_stores",
@@ -72,13 +94,20 @@ async def records(tmp_path: Path) -> AsyncIterator[Records]:
         database=database,
         state_dir=tmp_path,
     )
-    yield Records(context)
-    await database.close()
+    return Records(context)
 
 
-async def start(records: Records, vector_io: VectorIO) -> Ingestor:
+def ingestor(records: Records, jobs: JobService, vector_io: VectorIO) -> Ingestor:
     config = VectorStoresConfig(chunk_size_tokens=100, chunk_overlap_tokens=0, insert_batch_size=2)
-    ingestor = Ingestor(config, OneFile(), vector_io, records)  # type: ignore[arg-type]
+    ingestor = Ingestor(config, OneFile(), vector_io, records, jobs)  # type: ignore[arg-type]
+    ingestor.register()
+    return ingestor
+
+
+async def start(records: Records, jobs: JobService, vector_io: VectorIO, run: str = "") -> str:
+    """Attach file-1 to vs_1 and submit its job (for ``run``, if given, while the record names
+    another run); return the job id."""
+    await records.stores.create("vs_1", {"id": "vs_1", "vector_db_id": "vs_1"})
     static = {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0}
     record: dict[str, Any] = {
         "id": "file-1",
@@ -86,63 +115,76 @@ async def start(records: Records, vector_io: VectorIO) -> Ingestor:
         "status": "in_progress",
         "chunking_strategy": {"type": "static", "static": static},
         "filename": "doc.txt",
-        "run": "r1",
+        "run": new_job_id(),
     }
     await records.put_file(record, exists=False)
-    ingestor.start({"id": "vs_1", "vector_db_id": "vs_1"}, record)
-    return ingestor
+    await ingestor(records, jobs, vector_io).submit({**record, "run": run or record["run"]})
+    await jobs.start()
+    return run or str(record["run"])
 
 
-async def test_a_failure_midway_deletes_the_chunks_already_inserted(records: Records) -> None:
+async def finished(jobs: JobService, job_id: str) -> Job:
+    async with asyncio.timeout(30):
+        return await jobs.wait(job_id)
+
+
+async def test_a_failure_midway_deletes_the_chunks_already_inserted(
+    records: Records, jobs: JobService
+) -> None:
     vector_io = VectorIO(fail_on=3)
-    ingestor = await start(records, vector_io)
-    await asyncio.gather(*ingestor.tasks.values())
+    job = await finished(jobs, await start(records, jobs, vector_io))
     stored = await records.file("vs_1", "file-1")
     assert stored["status"] == "failed" and stored["last_error"]["code"] == "server_error"
-    assert "went away" in stored["last_error"]["message"]
+    assert "went away" in stored["last_error"]["message"] and job.status == "failed"
     assert len(vector_io.inserted) == 4 and set(vector_io.inserted) <= set(vector_io.deleted)
 
 
-async def test_a_cancelled_run_ends_cancelled_without_chunks(records: Records) -> None:
+async def test_a_cancelled_run_ends_cancelled_without_chunks(records: Records, jobs: JobService) -> None:
     vector_io = VectorIO(block_on=2)
-    ingestor = await start(records, vector_io)
+    job_id = await start(records, jobs, vector_io)
     await vector_io.blocked.wait()
-    await ingestor.stop(["vs_1/file-1"], "cancelled")
+    assert (await jobs.cancel(job_id)).status == "cancelled"
     assert (await records.file("vs_1", "file-1"))["status"] == "cancelled"
     assert vector_io.inserted and set(vector_io.inserted) <= set(vector_io.deleted)
 
 
-async def test_a_completed_run_records_its_chunks(records: Records) -> None:
+async def test_a_completed_run_records_its_chunks(records: Records, jobs: JobService) -> None:
     vector_io = VectorIO()
-    ingestor = await start(records, vector_io)
-    await asyncio.gather(*ingestor.tasks.values())
+    job = await finished(jobs, await start(records, jobs, vector_io))
     stored = await records.file("vs_1", "file-1")
     expected = chunk_text(TEXT, 100, 0)
     assert stored["status"] == "completed" and stored["chunk_count"] == len(expected) > 1
     assert vector_io.inserted == [chunk_id("vs_1", "file-1", i) for i in range(len(expected))]
-    assert vector_io.deleted == [] and ingestor.tasks == {}
+    assert vector_io.deleted == [] and job.status == "succeeded"
+    assert (job.done, job.total) == (len(expected), len(expected))
 
 
-async def test_a_stopping_server_hands_its_runs_over_for_resumption(records: Records) -> None:
+async def test_a_superseded_run_writes_nothing(records: Records, jobs: JobService) -> None:
+    vector_io = VectorIO()
+    job = await finished(jobs, await start(records, jobs, vector_io, run=new_job_id()))
+    assert job.result == {"superseded": True} and vector_io.inserted == []
+    assert (await records.file("vs_1", "file-1"))["status"] == "in_progress"
+
+
+async def test_a_stopping_server_hands_its_runs_over_for_resumption(
+    records: Records, jobs: JobService, database: Database
+) -> None:
     vector_io = VectorIO(block_on=2)
-    ingestor = await start(records, vector_io)
+    job_id = await start(records, jobs, vector_io)
     await vector_io.blocked.wait()
-    assert await ingestor.orphans() == []  # running here
-    await ingestor.shutdown()
-    stored = await records.file("vs_1", "file-1")
-    assert stored["status"] == "in_progress" and stored["lease_until"] == 0 and vector_io.deleted == []
-    assert [o.identifier for o in await ingestor.orphans()] == ["vs_1/file-1"]
-
-
-async def test_a_lease_held_elsewhere_is_not_an_orphan_until_it_lapses(records: Records) -> None:
-    config = VectorStoresConfig(processing_lease_seconds=30)
-    ingestor = Ingestor(config, OneFile(), VectorIO(), records)  # type: ignore[arg-type]
-    held = {"id": "f", "vector_store_id": "vs_1", "status": "in_progress", "run": "r", "lease_until": 0.0}
-    await records.put_file({**held, "lease_until": ingestor.lease()}, exists=False)
-    await records.put_file({**held, "id": "g", "status": "completed"}, exists=False)
-    assert await ingestor.orphans() == []
-    await records.update_file("vs_1", "f", lease_until=time.time() - 1)
-    assert [o.identifier for o in await ingestor.orphans()] == ["vs_1/f"]
+    await jobs.stop()
+    stored, held = await records.file("vs_1", "file-1"), await jobs.get(job_id)
+    assert stored["status"] == "in_progress" and vector_io.deleted == []
+    assert held.status == "running" and (held.lease_until or 0) <= time.time()
+    resumed, next_server = VectorIO(), JobService(database, poll_interval=0.05)
+    ingestor(records, next_server, resumed)
+    await next_server.start()
+    try:
+        assert (await finished(next_server, job_id)).status == "succeeded"
+    finally:
+        await next_server.stop()
+    assert (await records.file("vs_1", "file-1"))["status"] == "completed"
+    assert resumed.inserted == [chunk_id("vs_1", "file-1", i) for i in range(len(chunk_text(TEXT, 100, 0)))]
 
 
 def test_chunks_are_windows_of_tokens_with_overlap() -> None:

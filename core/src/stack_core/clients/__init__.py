@@ -1,16 +1,18 @@
 """Typed in-process clients for providers that call other APIs.
 
-A provider reaches another API through ``ProviderContext.deps[api]`` (for a routed API the kernel's
-router, which checks the current user's access as for an HTTP request). These clients wrap that
-object, build its request models and decode the five-way reply union in one place
-(``decode``): ``InferenceClient`` (chat, streamed chat with tool calls assembled, embeddings),
-``VectorIOClient`` and ``SafetyClient``. They are for in-process calls only; the HTTP relay path
+A provider reaches another API through its ``ApiHandle`` (``ProviderContext.deps[api]``): the same
+handlers an HTTP request reaches, so routing, the current user's access rules and provider-call
+wrappers apply. These clients wrap a handle, build its request models and decode the five-way reply
+union in one place (``decode``): ``InferenceClient`` (chat, streamed chat with tool calls
+assembled, embeddings), ``VectorIOClient``, ``SafetyClient`` and ``FilesClient``
+(``ProviderContext.inference``, ``.vector_io``, ``.safety``, ``.files``). They are for in-process calls only; the HTTP relay path
 keeps passing provider bytes through verbatim.
 """
 
 from __future__ import annotations
 
 from .decode import PayloadStream, decode_model, decode_reply, decode_stream, error_from_body
+from .files import FilesClient
 from .inference import (
     ChatDelta,
     ChatDone,
@@ -30,6 +32,7 @@ __all__ = [
     "ChatDone",
     "ChatResult",
     "ChatStream",
+    "FilesClient",
     "InferenceClient",
     "PayloadStream",
     "SafetyClient",

@@ -2,32 +2,29 @@
 
 A store is an owned object plus a VectorDB resource registered (as the current user) through the
 kernel's registry, on the configured or requested vector_io provider; its id is the store's id.
+Attached files are processed by kernel jobs (``ingest.py``), which the stack resumes after a crash.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
-from typing import cast
 
 from stack_core import (
-    ApiHandle,
     AttachFileRequest,
     CreateFileBatchRequest,
     CreateVectorStoreRequest,
     NotFoundError,
-    OwnedObject,
+    PluginError,
     ProviderContext,
     SearchVectorStoreRequest,
     VectorStore,
     VectorStoreFile,
     VectorStoreFileBatch,
     VectorStoreSearchResponse,
-    current_user,
+    new_job_id,
 )
-from stack_core.apis.files import FilesProvider
 from stack_core.apis.vector_stores import (
     BatchFile,
     ChunkingStrategy,
@@ -68,35 +65,24 @@ log = logging.getLogger("stack.vector_stores")
 
 
 async def create_adapter(config: VectorStoresConfig, context: ProviderContext) -> VectorStoresAdapter:
-    """The provider factory: the adapter, with its recovery of interrupted files started."""
+    """The provider factory: the adapter, its file-processing runner registered with the stack's jobs."""
     adapter = VectorStoresAdapter(config, context)
-    adapter.start()
+    adapter.ingestor.register()
     return adapter
-
-
-class _VectorIO:
-    """The vector_io calls the provider makes (interim, until a typed client lands)."""
-
-    def __init__(self, handle: ApiHandle) -> None:
-        self.insert_chunks = handle.handler("insert_chunks")
-        self.delete_chunks = handle.handler("delete_chunks")
-        self.query_chunks = handle.handler("query_chunks")
-        self.providers = handle.providers
 
 
 class VectorStoresAdapter:
     def __init__(self, config: VectorStoresConfig, context: ProviderContext) -> None:
         self.config, self.context = config, context
         self.records = Records(context)
-        self.files = cast(FilesProvider, next(iter(context.deps["files"].providers.values())))
-        self.vector_io = _VectorIO(context.deps["vector_io"])
-        self.ingestor = Ingestor(config, self.files, self.vector_io, self.records)
+        self.files = context.files
+        self.vector_io = context.vector_io
+        if context.jobs is None:
+            raise PluginError(
+                "inline::vector-stores processes files as jobs: it needs the stack's job service"
+            )
+        self.ingestor = Ingestor(config, self.files, self.vector_io, self.records, context.jobs)
         self.vector_dbs = VectorDbs(config, context)
-        self.recovery: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        """Start resuming files whose processing a stopped or crashed process left unfinished."""
-        self.recovery = asyncio.create_task(self._recover(), name="vector-stores recovery")
 
     # -- stores --------------------------------------------------------------------------------
 
@@ -158,9 +144,9 @@ class VectorStoresAdapter:
 
     async def delete_vector_store(self, request: VectorStoreIdRequest) -> VectorStoreDeleted:
         store = await self.records.store(request.vector_store_id, "delete")
-        await self.ingestor.stop(
-            [k for k in self.ingestor.tasks if k.startswith(f"{store['id']}/")], "dropped"
-        )
+        for record in await self.records.store_files(store["id"]):
+            if record["status"] == "in_progress":
+                await self.ingestor.stop(record)
         await self.vector_dbs.unregister(store["vector_db_id"])
         await self.records.forget_store(store["id"])
         return VectorStoreDeleted(id=store["id"])
@@ -195,7 +181,7 @@ class VectorStoresAdapter:
     async def delete_file(self, request: VectorStoreFileRequest) -> VectorStoreFileDeleted:
         store = await self.records.store(request.vector_store_id, "update")
         record = await self.records.file(store["id"], request.file_id, "delete")
-        await self.ingestor.stop([f"{store['id']}/{record['id']}"], "cleanup")
+        await self.ingestor.stop(record)
         count = int(record.get("chunk_count") or 0)
         await self.ingestor.delete_chunks(store["vector_db_id"], store["id"], record["id"], count)
         await self.records.forget_file(store["id"], record["id"])
@@ -246,9 +232,10 @@ class VectorStoresAdapter:
         for record in files:
             if record["status"] != "in_progress":
                 continue
-            if self.ingestor.running(record["vector_store_id"], record["id"]):
-                await self.ingestor.stop([f"{record['vector_store_id']}/{record['id']}"], "cancelled")
-            else:  # another worker's run: it sees the status and cleans up
+            await self.ingestor.stop(record)  # a run here has cleaned up and recorded the cancel
+            current = await self.records.find_file(record["vector_store_id"], record["id"])
+            if current and current.get("run") == record["run"] and current["status"] == "in_progress":
+                # queued, or running in another worker: that run sees the cancel and cleans up
                 await self.records.update_file(record["vector_store_id"], record["id"], status="cancelled")
         _, files = await self._batch(request.vector_store_id, request.batch_id)
         return batch_model(batch, files)
@@ -259,40 +246,6 @@ class VectorStoresAdapter:
         result = await search(self.vector_io, store, request)
         await self.records.touch(store)
         return result
-
-    async def shutdown(self) -> None:
-        if self.recovery is not None:
-            self.recovery.cancel()
-            await asyncio.gather(self.recovery, return_exceptions=True)
-        await self.ingestor.shutdown()
-
-    async def _recover(self) -> None:
-        while True:
-            try:
-                for orphan in await self.ingestor.orphans():
-                    await self._resume(orphan)
-            except Exception:
-                log.exception("resuming interrupted vector store files failed; retrying")
-            await asyncio.sleep(self.config.processing_lease_seconds / 2)
-
-    async def _resume(self, orphan: OwnedObject) -> None:
-        """Process an interrupted file again, on behalf of the user who attached it."""
-        record, token = orphan.body, current_user.set(orphan.owner)
-        try:
-            store = await self.records.store(record["vector_store_id"])
-        except NotFoundError:  # its store was deleted meanwhile
-            await self.records.forget_file(record["vector_store_id"], record["id"])
-            return
-        else:
-            entry = BatchFile(
-                file_id=record["id"],
-                attributes=record.get("attributes") or {},
-                chunking_strategy=StaticChunkingStrategy.model_validate(record["chunking_strategy"]),
-            )
-            log.info("resuming the processing of %s/%s", store["id"], record["id"])
-            await self._attach(store, entry, record["filename"], record.get("batch_id"), force=True)
-        finally:
-            current_user.reset(token)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -317,12 +270,13 @@ class VectorStoresAdapter:
     async def _attach(
         self, store: Body, entry: BatchFile, filename: str, batch_id: str | None = None, force: bool = False
     ) -> Body:
-        """Record the file ``in_progress`` and start processing it (a no-op while this process is
-        already processing it, unless ``force``)."""
+        """Record the file ``in_progress`` and submit the job processing it (a no-op while a job is
+        already processing it, unless ``force``: then that job is cancelled first)."""
         existing = await self.records.find_file(store["id"], entry.file_id)
-        if existing and not force and self.ingestor.running(store["id"], entry.file_id):
-            return existing
-        await self.ingestor.stop([f"{store['id']}/{entry.file_id}"], "cleanup")
+        if existing and existing["status"] == "in_progress":
+            if not force and await self.ingestor.active(existing):
+                return existing
+            await self.ingestor.stop(existing)
         record: Body = {
             "id": entry.file_id,
             "vector_store_id": store["id"],
@@ -335,11 +289,10 @@ class VectorStoresAdapter:
             "chunk_count": int(existing.get("chunk_count") or 0) if existing else 0,
             "filename": filename,
             "batch_id": batch_id,
-            "run": uuid.uuid4().hex,
-            "lease_until": self.ingestor.lease(),
+            "run": new_job_id(),
         }
         await self.records.put_file(record, exists=existing is not None)
-        self.ingestor.start(store, record)
+        await self.ingestor.submit(record)
         return record
 
     def _static(self, strategy: ChunkingStrategy | None) -> Body:

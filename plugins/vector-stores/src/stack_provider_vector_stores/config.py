@@ -31,8 +31,9 @@ class VectorStoresConfig(ConfigModel):
     processing_lease_seconds: float = Field(
         default=30.0,
         ge=0.5,
-        description="How long a file being processed is held without news from the process working on "
-        "it; after a crash, any process resumes the file once the lease lapses.",
+        description="Lease of the job processing a file: how long it stays held without news from the "
+        "process running it; after a crash, any process sharing the database resumes the file once "
+        "it lapses (a cleanly stopping process hands it over at once).",
     )
 
     @field_validator("vector_io_provider_id", "embedding_model", mode="before")

@@ -6,11 +6,9 @@ from typing import Any
 
 from stack_core import (
     Chunk,
-    QueryChunksRequest,
-    QueryParams,
     SearchVectorStoreRequest,
     UnsupportedError,
-    VectorIOProvider,
+    VectorIOClient,
     VectorStoreSearchResponse,
 )
 from stack_core.apis.vector_stores import VectorStoreSearchResult
@@ -20,7 +18,7 @@ from .records import Body
 
 
 async def search(
-    vector_io: VectorIOProvider, store: Body, request: SearchVectorStoreRequest
+    vector_io: VectorIOClient, store: Body, request: SearchVectorStoreRequest
 ) -> VectorStoreSearchResponse:
     """The best chunks of ``store`` for the request's queries, best first."""
     if request.rewrite_query:
@@ -29,16 +27,15 @@ async def search(
         )
     queries = [request.query] if isinstance(request.query, str) else request.query
     threshold = request.ranking_options.score_threshold if request.ranking_options else None
-    params = QueryParams(
-        max_chunks=request.max_num_results,
-        score_threshold=threshold,
-        mode=request.search_mode,
-        filters=request.filters,
-    )
     best: dict[str, tuple[float, Chunk]] = {}
     for query in queries:
-        reply = await vector_io.query_chunks(
-            QueryChunksRequest(vector_db_id=store["vector_db_id"], query=query, params=params)
+        reply = await vector_io.query(
+            store["vector_db_id"],
+            query,
+            max_chunks=request.max_num_results,
+            mode=request.search_mode,
+            score_threshold=threshold,
+            filters=request.filters.model_dump() if request.filters is not None else None,
         )
         for chunk, score in zip(reply.chunks, reply.scores, strict=True):
             key = chunk.chunk_id or str(chunk.content)

@@ -50,9 +50,8 @@ class VectorDbs:
             await self.context.registry("vector_dbs").unregister(_VectorDbId(vector_db_id=vector_db_id))
 
     def _first_provider(self) -> str | None:
-        """The first vector_io provider of the run config (the router lists them in that order)."""
-        providers = getattr(self.context.deps["vector_io"], "providers", None) or {}
-        return next(iter(providers), None)
+        """The first vector_io provider of the run config (the API lists them in that order)."""
+        return next(iter(self.context.deps["vector_io"].providers), None)
 
     def _default_model(self) -> str:
         models = [
