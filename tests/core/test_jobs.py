@@ -9,13 +9,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import update
+from users import as_user
 
 from stack_core.access import AccessPolicy
 from stack_core.config import StoreConfig
@@ -29,29 +29,6 @@ ALICE = User(principal="alice", attributes={"teams": ["ml"]})
 BOB = User(principal="bob", attributes={"teams": ["web"]})
 CAROL = User(principal="carol", attributes={"teams": ["ml"]})
 WORKER = Path(__file__).parents[1] / "support" / "job_worker.py"
-
-
-@pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(StoreConfig(), tmp_path / "jobs.db")
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-async def jobs(database: Database) -> AsyncIterator[JobService]:
-    service = JobService(database, poll_interval=0.05)
-    yield service
-    await service.stop()
-
-
-@contextmanager
-def as_user(user: User) -> Iterator[None]:
-    token = current_user.set(user)
-    try:
-        yield
-    finally:
-        current_user.reset(token)
 
 
 async def finished(jobs: JobService, job_id: str) -> Job:

@@ -3,15 +3,14 @@ provider's background work (with database-side filtering on body values)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from users import as_user
 
 from stack_core.access import AccessPolicy
 from stack_core.config import StoreConfig
-from stack_core.context import current_user
 from stack_core.errors import NotFoundError, PermissionDeniedError
 from stack_core.objects import OwnedObjects
 from stack_core.resources import User
@@ -27,15 +26,6 @@ async def jobs(tmp_path: Path) -> AsyncIterator[OwnedObjects]:
     database = Database(StoreConfig(), tmp_path / "objects.db")
     yield OwnedObjects(database, "job", AccessPolicy())
     await database.close()
-
-
-@contextmanager
-def as_user(user: User) -> Iterator[None]:
-    token = current_user.set(user)
-    try:
-        yield
-    finally:
-        current_user.reset(token)
 
 
 async def create_as(user: User, objects: OwnedObjects, identifier: str, **body: object) -> None:

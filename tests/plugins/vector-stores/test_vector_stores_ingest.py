@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,6 @@ from stack_core import (
     Resource,
     new_job_id,
 )
-from stack_core.config import StoreConfig
 from stack_core.payloads import BinaryContent
 from stack_core.storage import Database
 
@@ -68,20 +66,6 @@ class VectorIO:
 
     async def delete(self, vector_db_id: str, chunk_ids: list[str]) -> None:
         self.deleted += chunk_ids
-
-
-@pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(StoreConfig(), tmp_path / "objects.db")
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-async def jobs(database: Database) -> AsyncIterator[JobService]:
-    service = JobService(database, poll_interval=0.05)
-    yield service
-    await service.stop()
 
 
 @pytest.fixture
