@@ -5,15 +5,21 @@
 - Plugin and external packages import only the public API: ``stack_core`` (names in ``__all__``),
   ``stack_core.apis.<api>`` and ``stack_core.kits.<kit>``, in imports and in ``"module:NAME"``
   references alike (``stack_core.testing`` is for tests, which live outside these packages).
+- Each of those packages declares in its own pyproject what it imports (pydantic aside: it is
+  part of ``stack_core``'s API).
 - Every reference every installed plugin registers imports and names the right kind of object.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import re
-from collections.abc import Iterator
+import sys
+import tomllib
+from collections.abc import Iterator, Mapping
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
@@ -137,6 +143,46 @@ def test_the_import_rule_catches_violations(tmp_path: Path) -> None:
         "stack_core.testing is private to the kernel",
         "stack_core.config is private to the kernel",
     ]
+
+
+def declared(package: Path) -> set[str]:
+    project = tomllib.loads((package / "pyproject.toml").read_text())["project"]
+    return {canonical(re.split(r"[\s\[<>=!~;]", dep, maxsplit=1)[0]) for dep in project["dependencies"]}
+
+
+@functools.cache
+def installed_distributions() -> Mapping[str, list[str]]:
+    return packages_distributions()
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@pytest.mark.parametrize(
+    "package",
+    sorted({REPO.joinpath(*p.relative_to(REPO).parts[:2]) for p in package_sources()}),
+    ids=lambda p: str(p.relative_to(REPO)),
+)
+def test_packages_declare_what_they_import(package: Path) -> None:
+    """Checked for the libraries installed where it runs (all of them in the whole suite)."""
+    own = {p.name for p in (package / "src").iterdir() if p.is_dir()}
+    exempt = {"stack_core", "pydantic", "__future__", *own, *sys.stdlib_module_names}
+    distributions = installed_distributions()
+    missing = set()
+    for path in (package / "src").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for top in {n.partition(".")[0] for n in names} - exempt:
+                dists = {canonical(d) for d in distributions.get(top, [])}
+                if dists and not dists & declared(package):
+                    missing.add(f"{top} ({', '.join(sorted(dists))})")
+    assert not missing, f"{package.name} imports but does not declare: {', '.join(sorted(missing))}"
 
 
 @pytest.fixture
