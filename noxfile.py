@@ -1,7 +1,17 @@
-"""The one task runner. `nox` runs lint, typecheck and tests; `nox -s bench` and `nox -s serve` on demand."""
+"""The one task runner. `nox` runs lint, typecheck, the kernel alone on each supported Python, each
+plugin alone in its own venv, then the whole suite; `nox -s bench` and `nox -s serve` on demand.
+
+Venvs are made by uv when it is installed (`pip install 'nox[uv]'`), else by venv; uv is told the
+find-links, indexes and constraints pip is configured with, so both install the same packages.
+"""
 
 from __future__ import annotations
 
+import ast
+import os
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -9,6 +19,9 @@ import nox
 
 ROOT = Path(__file__).parent
 PLUGINS = sorted(p.name for p in (ROOT / "plugins").glob("*") if (p / "pyproject.toml").is_file())
+KERNEL_PYTHONS = ["3.11", "3.12"]
+# The CPU build; unpinned, an index may offer a CUDA build of several GB (the README pins the same).
+TORCH = "torch==2.13.0"
 
 # Plugins whose tests also need other plugins (e.g. a remote inference adapter in front of the fake
 # backend, or local embeddings for RAG tests).
@@ -18,9 +31,63 @@ COMPANIONS: dict[str, tuple[str, ...]] = {
     "vector-stores": ("sentence-transformers", "faiss", "localfs", "vllm"),
 }
 
-nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["lint", "typecheck", "tests"]
-nox.options.error_on_missing_interpreters = True
+
+def _uv_follows_pip() -> None:
+    """uv reads no pip config: hand it pip's find-links, indexes, constraints and certificate (env
+    vars already set win), and pip's rule of taking the best match across all indexes."""
+    try:
+        listed = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return
+    order = {"global": 0, "install": 1, "user": 2, "site": 3, ":env:": 4}
+    settings: dict[str, str] = {}
+    entries = [line.partition("=")[::2] for line in listed.splitlines() if "=" in line]
+    for key, value in sorted(entries, key=lambda e: order.get(e[0].rpartition(".")[0], 0)):
+        settings[key.rpartition(".")[2]] = str(ast.literal_eval(value))
+    uv = {
+        "UV_FIND_LINKS": ",".join(settings.get("find-links", "").split()),
+        "UV_DEFAULT_INDEX": settings.get("index-url", ""),
+        "UV_EXTRA_INDEX_URL": settings.get("extra-index-url", ""),
+        "UV_CONSTRAINT": settings.get("constraint", ""),
+        "SSL_CERT_FILE": settings.get("cert", ""),
+    }
+    if uv["UV_FIND_LINKS"] or uv["UV_EXTRA_INDEX_URL"]:
+        uv["UV_INDEX_STRATEGY"] = "unsafe-best-match"
+    for name, value in uv.items():
+        if value:
+            os.environ.setdefault(name, value)
+
+
+def _pyenv_exposes(*versions: str) -> None:
+    """pyenv's shims run only its active versions: add the newest installed patch of each wanted
+    version to them (``PYENV_VERSION``, for nox and uv alike) so ``python3.12`` is found."""
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    if not root.is_dir() or not shutil.which("pyenv"):
+        return
+    active = (
+        os.environ.get("PYENV_VERSION")
+        or subprocess.run(
+            ["pyenv", "version-name"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    )
+    names = [n for n in active.split(":") if n]
+    for version in versions:
+        installed = [
+            p.name for p in root.glob(f"{version}.*") if p.name.removeprefix(f"{version}.").isdigit()
+        ]
+        if installed:
+            names.append(max(installed, key=lambda n: int(n.rpartition(".")[2])))
+    os.environ["PYENV_VERSION"] = ":".join(dict.fromkeys(names))
+
+
+_uv_follows_pip()
+_pyenv_exposes(*KERNEL_PYTHONS)
+nox.options.default_venv_backend = "uv|venv"
+nox.options.error_on_missing_interpreters = True  # a Python CI should test on is a failure, not a skip
+if os.environ.get("CI"):
+    nox.options.download_python = "never"
 
 
 def install_stack(session: nox.Session, *plugins: str, extras: str = "test") -> None:
@@ -30,6 +97,7 @@ def install_stack(session: nox.Session, *plugins: str, extras: str = "test") -> 
         "-e",
         f"core[{extras}]" if extras else "core",
         *(a for p in plugins for a in ("-e", plugin_path(p, extras))),
+        *([TORCH] if "sentence-transformers" in plugins else []),
     )
 
 
@@ -37,24 +105,6 @@ def plugin_path(name: str, extras: str) -> str:
     declared = tomllib.loads((ROOT / "plugins" / name / "pyproject.toml").read_text())["project"]
     wanted = extras == "test" and "test" in declared.get("optional-dependencies", {})
     return f"plugins/{name}[test]" if wanted else f"plugins/{name}"
-
-
-@nox.session
-def tests(session: nox.Session) -> None:
-    """The whole suite: kernel, every plugin, integration and external-provider tests."""
-    install_stack(session, *PLUGINS)
-    session.run("pytest", *(session.posargs or ["tests"]))
-
-
-@nox.session
-@nox.parametrize("plugin", PLUGINS)
-def plugin(session: nox.Session, plugin: str) -> None:
-    """One plugin package alone with the kernel: its own tests and the conformance suite."""
-    install_stack(session, plugin, *COMPANIONS.get(plugin, ()))
-    tests_dir = ROOT / "tests" / "plugins" / plugin
-    if not tests_dir.is_dir():
-        session.error(f"plugin {plugin} has no tests under tests/plugins/{plugin}")
-    session.run("pytest", str(tests_dir), *session.posargs)
 
 
 @nox.session
@@ -74,6 +124,39 @@ def typecheck(session: nox.Session) -> None:
         str(p) for p in sorted(ROOT.glob("plugins/*/src/*")) + sorted(ROOT.glob("external_providers/*/src/*"))
     ]
     session.run("mypy", "--strict", *[p for p in packages if Path(p).is_dir()])
+
+
+@nox.session(python=KERNEL_PYTHONS)
+def kernel(session: nox.Session) -> None:
+    """stack-core alone (no plugin) on each supported Python: its tests, the external providers.
+
+    Also the fake backend's own tests; tests/external builds the external providers as wheels and
+    installs them with the kernel into a fresh venv."""
+    install_stack(session)
+    session.install("pip")  # tests/external builds wheels with `python -m pip`
+    session.run("pytest", *(session.posargs or ["tests/core", "tests/external", "tests/support_tests"]))
+
+
+@nox.session
+@nox.parametrize("plugin", PLUGINS, ids=PLUGINS)
+def plugin(session: nox.Session, plugin: str) -> None:
+    """One plugin (and its COMPANIONS) alone with the kernel in its own venv: its tests, the contracts.
+
+    The contract tests import every reference the plugin registers and check it declares what it
+    imports, so a dependency it forgot (that another plugin brings) fails here."""
+    install_stack(session, plugin, *COMPANIONS.get(plugin, ()))
+    tests_dir = ROOT / "tests" / "plugins" / plugin
+    if not tests_dir.is_dir():
+        session.error(f"plugin {plugin} has no tests under tests/plugins/{plugin}")
+    session.run("pytest", str(tests_dir), "tests/core/test_contract.py", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole suite with every plugin installed: kernel, plugins, integration, external providers."""
+    install_stack(session, *PLUGINS)
+    session.install("pip")  # tests/external builds wheels with `python -m pip`
+    session.run("pytest", *(session.posargs or ["tests"]))
 
 
 @nox.session(default=False)

@@ -200,3 +200,11 @@ def test_discovery_builds_nothing_a_config_does_not_serve() -> None:
     )
     imported, built = subprocess.check_output([sys.executable, "-c", code], text=True).splitlines()
     assert (imported, built) == ("[]", "[]")
+
+
+def test_ci_runs_the_readme_test_command_verbatim() -> None:
+    readme = (TESTS.parent / "README.md").read_text()
+    command = readme.split("Install and run the whole test suite", 1)[1].split("```bash\n", 1)[1]
+    command = command.split("\n", 1)[0]
+    assert "nox" in command
+    assert command in (TESTS.parent / ".ci" / "run").read_text().splitlines()

@@ -16,13 +16,6 @@ def test_list_apis(capsys: pytest.CaptureFixture[str]) -> None:
     assert any(line.startswith("inference ") for line in out.splitlines())
 
 
-def test_list_providers_for_one_api(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["list-providers", "inference"]) == 0
-    rows = capsys.readouterr().out.splitlines()[2:]
-    assert rows and all(row.startswith("inference") for row in rows)
-    assert any("remote::vllm" in row and "stack-provider-vllm" in row and "VLLM_URL" in row for row in rows)
-
-
 def test_config_show_resolves_env_and_redacts_secrets(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

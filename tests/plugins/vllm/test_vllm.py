@@ -10,6 +10,7 @@ import httpx
 import pytest
 from backends import fake_backend, inference_config, stack_server
 
+from stack_core.cli import main
 from stack_core.testing import InferenceConformance, StackServer, Target, free_port
 
 
@@ -191,3 +192,10 @@ def test_slow_backend_times_out_with_504(tmp_path: Path) -> None:
             body = {"model": "slow", "messages": [{"role": "user", "content": "x"}]}
             reply = httpx.post(f"{server.url}/v1/chat/completions", json=body, timeout=10)
     assert reply.status_code == 504 and reply.json()["error"]["provider_id"] == "v"
+
+
+def test_listed_by_the_cli_with_its_package_and_env_var(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list-providers", "inference"]) == 0
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert rows and all(row.startswith("inference") for row in rows)
+    assert any("remote::vllm" in row and "stack-provider-vllm" in row and "VLLM_URL" in row for row in rows)
