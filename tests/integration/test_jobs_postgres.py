@@ -75,7 +75,9 @@ def test_two_processes_on_one_postgres_run_each_job_once(url: str, tmp_path: Pat
             await database.close()
 
     ids, log = asyncio.run(submit()), tmp_path / "runs.log"
-    workers = [subprocess.Popen([sys.executable, str(worker), url, "processes", str(log), "40"]) for _ in range(2)]
+    workers = [
+        subprocess.Popen([sys.executable, str(worker), url, "processes", str(log), "40"]) for _ in range(2)
+    ]
     assert [w.wait(120) for w in workers] == [0, 0]
     runs = [line.split() for line in log.read_text().splitlines()]
     assert Counter(job_id for job_id, _ in runs) == Counter(ids)  # every job ran, none twice
