@@ -32,7 +32,9 @@ async def main(url: str, namespace: str, log: Path, count: int) -> None:
     await jobs.start()
     try:
         async with asyncio.timeout(100):
-            while sum(job.finished for job in await jobs.list("work")) < count:
+            while True:  # another process finishes jobs too: poll the database
+                if sum(job.finished for job in await jobs.list("work")) >= count:
+                    break
                 await asyncio.sleep(0.1)
     finally:
         await jobs.stop()
