@@ -58,7 +58,6 @@ class Stack:
         self._apis: dict[str, ServedApi] = {}
         self._registries: dict[str, ResourceService] = {}
         self._slots: dict[tuple[str, str], RouteSlot] = {}
-        self._served: list[ApiSpec] = []
         self.database: Database | None = None
         self._registry: ResourceRegistry | None = None
         self._reconciler: Reconciler | None = None
@@ -76,13 +75,8 @@ class Stack:
             raise RuntimeError("stack is not started")
         return self._registry
 
-    @property
-    def unlisted(self) -> set[str]:
-        """Providers whose listing failed (retried by the refresh loop)."""
-        return self._reconciler.unlisted if self._reconciler else set()
-
     def served_apis(self) -> list[ApiSpec]:
-        return list(self._served)
+        return [served.spec for served in self._apis.values()]
 
     def api(self, name: str) -> ServedApi:
         """A served API's handlers (what providers depending on it call in-process)."""
@@ -157,7 +151,6 @@ class Stack:
         served = self._apis[spec.name] = ServedApi(spec, providers, dispatch)
         for name, handler in served.handlers.items():
             self.slot(spec.name, name).handler = handler
-        self._served.append(spec)
 
     def _kernel_service(self, spec: ApiSpec) -> object:
         if spec.kernel is not None:
@@ -172,13 +165,13 @@ class Stack:
         return [s.resource for s in self.plugins.apis.values() if s.resource is not None]
 
     def _routed_kinds(self) -> dict[str, ResourceKind]:
-        return {s.name: s.resource for s in self._served if s.provider_required and s.resource}
+        return {s.name: s.resource for s in self.served_apis() if s.provider_required and s.resource}
 
     def _config_registries(self) -> dict[str, ResourceService]:
         """The served registries by config key; a config declaring resources of a kind no served
         API routes by is refused."""
         registries: dict[str, ResourceService] = {}
-        for spec in self._served:
+        for spec in self.served_apis():
             kind = spec.resource
             if kind is not None and kind.config_key and spec.name in self._registries:
                 registries[kind.config_key] = self._registries[spec.name]
