@@ -25,7 +25,6 @@ from pydantic import BaseModel
 
 from . import hookspecs
 from .apis.resources import resource_api
-from .calls import ProviderCall
 from .errors import PluginError
 from .hookspecs import AuthProviderSpec, MiddlewareSpec, ProviderSpec
 from .spec import ApiRef, ApiSpec
@@ -67,11 +66,8 @@ class PluginSet:
         caller = self.manager.hook.stack_provider_call
         if not any(impl.wrapper or impl.hookwrapper for impl in caller.get_hookimpls()):
             return None
-
-        async def call(*, call: ProviderCall) -> Any:
-            return await caller(call=call)
-
-        return call
+        hook: Callable[..., Awaitable[Any]] = caller  # called as hook(call=ProviderCall(...))
+        return hook
 
     def ordered_middleware(self) -> list[MiddlewareSpec]:
         """Plugin middleware, outermost first."""
