@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
+import httpx
 import openai
 import pytest
 from backends import fake_backend, inference_config, stack_server
@@ -51,6 +52,36 @@ def test_openai_chat_streaming(client: openai.OpenAI) -> None:
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "[model-b] echo: one two three"
     assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
+
+
+def test_llama_stack_client_streams_on_its_paths(server: StackServer) -> None:
+    """The 0.2 client parses every event as JSON: its /v1/openai/v1 streams end without [DONE]."""
+    client = LlamaStackClient(base_url=server.url)
+    messages = [{"role": "user", "content": "one two three"}]
+    chunks = list(client.chat.completions.create(model="model-a", messages=messages, stream=True))  # type: ignore[arg-type]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "[model-a] echo: one two three"
+    completion = list(client.completions.create(model="model-a", prompt="four five", stream=True))
+    assert "".join(c.choices[0].text or "" for c in completion if c.choices).endswith("four five")
+
+
+@pytest.mark.parametrize("prefix", ["/v1", "/v1/openai/v1"])
+def test_openai_sdk_streams_on_both_route_families(server: StackServer, prefix: str) -> None:
+    client = openai.OpenAI(base_url=f"{server.url}{prefix}", api_key="unused")
+    stream = client.chat.completions.create(
+        model="model-b", messages=[{"role": "user", "content": "six seven"}], stream=True
+    )
+    assert (
+        "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "[model-b] echo: six seven"
+    )
+
+
+def test_done_ends_openai_streams_and_not_the_llama_stack_ones(server: StackServer) -> None:
+    body = {"model": "model-a", "messages": [{"role": "user", "content": "x"}], "stream": True}
+    openai_text = httpx.post(f"{server.url}/v1/chat/completions", json=body).text
+    alias_text = httpx.post(f"{server.url}/v1/openai/v1/chat/completions", json=body).text
+    assert openai_text.endswith("data: [DONE]\n\n") and "[DONE]" not in alias_text
+    assert openai_text.removesuffix("data: [DONE]\n\n").count("data: ") == alias_text.count("data: ") > 1
 
 
 def test_openai_async_client_streaming(server: StackServer) -> None:

@@ -147,9 +147,11 @@ _EXPORTS: dict[str, str] = {
     "ApiBinding": "stack_core.routing",
     "Handler": "stack_core.calls",
     "FilesClient": "stack_core.clients",
+    "LLAMA_STACK_CHUNKS": "stack_core.framing",
 }
 
 __all__ = [
+    "LLAMA_STACK_CHUNKS",
     "NAMED_EVENTS",
     "OPENAI_CHUNKS",
     "TURN_EVENTS",
@@ -386,7 +388,7 @@ if TYPE_CHECKING:
         StackError,
         UnsupportedError,
     )
-    from .framing import NAMED_EVENTS, OPENAI_CHUNKS, TURN_EVENTS, Framing
+    from .framing import LLAMA_STACK_CHUNKS, NAMED_EVENTS, OPENAI_CHUNKS, TURN_EVENTS, Framing
     from .hookspecs import (
         AuthContext,
         Authenticator,

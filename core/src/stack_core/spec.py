@@ -46,7 +46,9 @@ class Route:
     ``routing_key`` names the request field that holds the resource identifier the router
     dispatches on (routed APIs only). ``aliases`` are extra paths serving the same route.
     ``framing`` is how a streaming route's items become SSE events (``stack_core.framing``:
-    OpenAI chunks ending in ``[DONE]`` by default, named events, or turn events).
+    OpenAI chunks ending in ``[DONE]`` by default, named events, or turn events);
+    ``alias_framing`` that of the ``aliases`` where it differs (a route family of another client
+    line).
     """
 
     method: HttpMethod
@@ -61,6 +63,11 @@ class Route:
     status_code: int = 200
     raw_body: bool = False
     framing: Framing = OPENAI_CHUNKS
+    alias_framing: Framing | None = None
+
+    def framing_for(self, path: str) -> Framing:
+        """The framing of one of the route's paths: ``alias_framing`` (when set) on the aliases."""
+        return self.alias_framing if self.alias_framing is not None and path != self.path else self.framing
 
     @property
     def path_params(self) -> tuple[str, ...]:

@@ -4,7 +4,9 @@ Request models type the fields the kernel needs (``model`` for routing, ``stream
 other OpenAI parameter as-is (``extra="allow"``), so providers forward what clients send without a
 lossy round trip. Providers may return pre-encoded JSON ``bytes`` and, when streaming, an async
 iterator of chunk payloads (``bytes`` or dicts), which the server frames as SSE ending in
-``data: [DONE]`` — or an ``SSEStream`` of already-framed bytes, relayed verbatim.
+``data: [DONE]`` — or an ``SSEStream`` of already-framed bytes, relayed verbatim. On the
+``/v1/openai/v1/...`` paths of the Llama Stack 0.2 line, streams end without ``[DONE]``, which that
+line's client cannot parse (``LLAMA_STACK_CHUNKS``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..framing import LLAMA_STACK_CHUNKS
 from ..payloads import SSEStream
 from ..spec import ApiModel, ApiSpec, Route
 from .resources import MODELS
@@ -107,6 +110,7 @@ INFERENCE_API = ApiSpec(
             stream=True,
             routing_key="model",
             aliases=_aliased("/v1/chat/completions"),
+            alias_framing=LLAMA_STACK_CHUNKS,
             summary="Create a chat completion (SSE when stream is true).",
         ),
         Route(
@@ -118,6 +122,7 @@ INFERENCE_API = ApiSpec(
             stream=True,
             routing_key="model",
             aliases=_aliased("/v1/completions"),
+            alias_framing=LLAMA_STACK_CHUNKS,
             summary="Create a text completion (SSE when stream is true).",
         ),
         Route(

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..config import RunConfig, load_config
 from ..errors import ConfigError
+from ..framing import Framing
 from ..hookspecs import AuthContext, Authenticator
 from ..plugins import PluginSet, load_plugins
 from ..services import stack_version
@@ -96,10 +97,19 @@ def _routes(specs: list[ApiSpec], stack: Stack) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for spec in specs:
         for declared in spec.routes:
-            endpoint = AsgiEndpoint(make_endpoint(declared, stack.slot(spec.name, declared.name)))
+            slot = stack.slot(spec.name, declared.name)
+            endpoints: dict[Framing, AsgiEndpoint] = {}
             for path in declared.paths:
+                framing = declared.framing_for(path)
+                if framing not in endpoints:
+                    endpoints[framing] = AsgiEndpoint(make_endpoint(declared, slot, framing))
                 routes.append(
-                    Route(path, endpoint, methods=[declared.method], name=f"{spec.name}.{declared.name}")
+                    Route(
+                        path,
+                        endpoints[framing],
+                        methods=[declared.method],
+                        name=f"{spec.name}.{declared.name}",
+                    )
                 )
     return routes
 

@@ -118,7 +118,7 @@ class EventStream(StreamingResponse):
                     await aclose()
 
 
-def render(route: Route, result: Any, request_id: str) -> Response:
+def render(route: Route, result: Any, request_id: str, framing: Framing) -> Response:
     if isinstance(result, Response):
         return result
     if result is None:
@@ -131,9 +131,9 @@ def render(route: Route, result: Any, request_id: str) -> Response:
         )
         return Response(result.data, media_type=result.media_type, headers=headers)
     if isinstance(result, SSEStream):
-        return EventStream(result.chunks)
+        return EventStream(framing.relay(result.chunks) if framing.relay else result.chunks)
     if route.stream and hasattr(result, "__aiter__"):
-        return EventStream(_sse(result, route.framing, request_id))
+        return EventStream(_sse(result, framing, request_id))
     return Response(json_bytes(result), status_code=route.status_code, media_type=JSON)
 
 
@@ -181,8 +181,10 @@ async def _read_form(request: Request) -> dict[str, Any]:
     return data
 
 
-def make_endpoint(route: Route, slot: RouteSlot) -> Endpoint:
-    """An endpoint calling the route's handler (``slot.handler``) with the built request model."""
+def make_endpoint(route: Route, slot: RouteSlot, framing: Framing | None = None) -> Endpoint:
+    """An endpoint calling the route's handler (``slot.handler``) with the built request model;
+    streams are framed with ``framing`` (default: the route's)."""
+    framed = framing or route.framing
     model = route.request
     lists = _list_fields(model)
     from_query = route.method in ("GET", "DELETE")
@@ -191,9 +193,9 @@ def make_endpoint(route: Route, slot: RouteSlot) -> Endpoint:
         method = slot.handler
         request_id = request.scope.get("state", {}).get("request_id", "")
         if model is None:
-            return render(route, await method(), request_id)
+            return render(route, await method(), request_id, framed)
         if route.raw_body:
-            return render(route, await method(request), request_id)
+            return render(route, await method(request), request_id, framed)
         try:
             if from_query:
                 query = request.query_params
@@ -203,7 +205,7 @@ def make_endpoint(route: Route, slot: RouteSlot) -> Endpoint:
             elif not request.path_params:
                 body = await request.body()
                 parsed = model.model_validate_json(body or b"{}")
-                return render(route, await method(parsed), request_id)
+                return render(route, await method(parsed), request_id, framed)
             else:
                 data = await _read_json(request)
             data.update(request.path_params)
@@ -212,6 +214,6 @@ def make_endpoint(route: Route, slot: RouteSlot) -> Endpoint:
             if any(e["type"] == "json_invalid" for e in exc.errors()):
                 raise BadRequestError("Request body is not valid JSON.", code="invalid_json") from None
             raise validation_error(exc) from None
-        return render(route, await method(parsed), request_id)
+        return render(route, await method(parsed), request_id, framed)
 
     return endpoint
