@@ -332,3 +332,30 @@ def test_stores_belong_to_their_owner(tmp_path: Path) -> None:
     finally:
         auth.terminate()
         auth.wait()
+
+
+def test_a_team_shares_stores_when_the_endpoint_answers_principal_and_attributes(tmp_path: Path) -> None:
+    """Llama Stack's custom-auth answer shape, ``{"principal", "attributes"}``: users of one team
+    see each other's stores, others do not."""
+    tokens = {
+        "ta": {"principal": "alice", "attributes": {"teams": ["ml"]}},
+        "tc": {"principal": "carol", "attributes": {"teams": ["ml"]}},
+        "tb": {"principal": "bob", "attributes": {"teams": ["web"]}},
+    }
+    auth_url, auth = spawn_auth_endpoint(tokens, accept_all=False)
+    config = stores_config(auth={"provider_config": {"type": "custom", "endpoint": f"{auth_url}/validate"}})
+    try:
+        with stack_server(config, tmp_path) as server:
+            alice, carol, bob = (
+                openai.OpenAI(base_url=f"{server.url}/v1", api_key=key, timeout=120)
+                for key in ("ta", "tc", "tb")
+            )
+            store = alice.vector_stores.create(name="team notes")
+            assert [s.id for s in carol.vector_stores.list()] == [store.id]
+            assert carol.vector_stores.retrieve(store.id).name == "team notes"
+            assert [s.id for s in bob.vector_stores.list()] == []
+            with pytest.raises(openai.NotFoundError):
+                bob.vector_stores.retrieve(store.id)
+    finally:
+        auth.terminate()
+        auth.wait()

@@ -1,8 +1,10 @@
 """``custom`` auth: the token is validated by POSTing it to an endpoint of the operator's.
 
 The endpoint receives ``{"api_key": <token>, "request": {"path", "headers", "params"}}`` and answers
-200 with ``{"access_attributes": {...}, "message": ..., "principal"?: ...}``; any 4xx refuses the
-token. With no attributes the token itself (hashed) becomes the user's namespace. Results are cached
+200 with ``{"access_attributes": {...}, "message": ..., "principal"?: ...}`` (the seed's shape) or
+``{"principal": ..., "attributes": {...}}`` (what Llama Stack's own ``custom`` provider reads); any
+4xx refuses the token. The principal is the user's identity; with no attributes the token itself
+(hashed) becomes the user's namespace. Results are cached
 per token for ``cache_ttl`` seconds. An endpoint that cannot be reached is a 503, never a pass.
 """
 
@@ -79,7 +81,9 @@ class CustomAuthenticator:
             data = orjson.loads(response.content)
         except orjson.JSONDecodeError:
             raise ProviderUnavailableError("Authentication service answered with invalid JSON.") from None
-        attributes = _attributes(data.get("access_attributes"))
+        if not isinstance(data, dict):
+            raise ProviderUnavailableError("Authentication service answered with JSON that is not an object.")
+        attributes = _attributes(data.get("access_attributes") or data.get("attributes"))
         principal = str(data.get("principal") or f"token-{token_hash(token)[:16]}")
         if not attributes:
             attributes = {"namespaces": [token_hash(token)[:32]]}
