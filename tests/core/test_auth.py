@@ -24,6 +24,7 @@ async def test_bearer_required_except_health_and_version(serve: Any) -> None:
     async with serve(config_with_auth()) as client:
         assert (await client.get("/v1/health")).status_code == 200
         assert (await client.get("/v1/version")).status_code == 200
+        assert (await client.get("/v1/health/ready")).status_code == 200
         missing = await client.get("/v1/voices")
         bad = await client.get("/v1/voices", headers={"authorization": "Bearer nope"})
         good = await client.get("/v1/voices", headers={"authorization": "Bearer tok-alice"})

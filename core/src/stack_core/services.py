@@ -1,10 +1,13 @@
-"""Kernel-served APIs: inspect (health, version, routes) and providers."""
+"""Kernel-served APIs: inspect (health, readiness, version, routes) and providers."""
 
 from __future__ import annotations
 
 import asyncio
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.responses import Response
 
 from .apis.inspect import ProviderIdRequest
 from .errors import NotFoundError
@@ -16,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["InspectService", "ProvidersService", "stack_version"]
 
 HEALTH_TIMEOUT_S = 2.0
+HEALTHY = ("OK", "Not Implemented")
 
 
 def stack_version() -> str:
@@ -31,6 +35,19 @@ class InspectService:
 
     async def health(self) -> dict[str, str]:
         return {"status": "OK"}
+
+    async def ready(self) -> Response:
+        """200 when every provider-served API has a provider whose health check passes (or that
+        has none), else 503; with each provider's status (no messages: the route is public)."""
+        instances = self.view.instances()
+        health = await asyncio.gather(*(provider_health(i) for i in instances))
+        statuses = {i.provider_id: str(h.get("status")) for i, h in zip(instances, health, strict=True)}
+        up: dict[str, bool] = {}
+        for instance in instances:
+            up[instance.api] = up.get(instance.api, False) or statuses[instance.provider_id] in HEALTHY
+        ready = all(up.values())
+        body = {"status": "OK" if ready else "Unavailable", "providers": statuses}
+        return Response(orjson.dumps(body), status_code=200 if ready else 503, media_type="application/json")
 
     async def version(self) -> dict[str, str]:
         return {"version": stack_version()}

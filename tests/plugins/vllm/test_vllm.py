@@ -106,6 +106,15 @@ def test_a_client_leaving_a_stream_stops_the_upstream_stream(
         httpx.post(f"{backends[0]}/__control", json={"reset": True})
 
 
+def test_readiness_is_503_while_an_api_has_no_healthy_provider(tmp_path: Path) -> None:
+    down = {"url": "http://127.0.0.1:9/v1", "max_retries": 0, "connect_timeout": 1}
+    with stack_server(inference_config(("down", "remote::vllm", down)), tmp_path) as server:
+        assert httpx.get(f"{server.url}/v1/health").status_code == 200  # alive
+        ready = httpx.get(f"{server.url}/v1/health/ready")
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "Unavailable", "providers": {"down": "Error"}}
+
+
 def test_backend_down_at_start(tmp_path: Path) -> None:
     with fake_backend(models="up-model") as up:
         config = inference_config(
@@ -122,6 +131,8 @@ def test_backend_down_at_start(tmp_path: Path) -> None:
             providers = {p["provider_id"]: p for p in httpx.get(f"{server.url}/v1/providers").json()["data"]}
             assert providers["down"]["health"]["status"] == "Error"
             assert providers["up"]["health"]["status"] == "OK"
+            ready = httpx.get(f"{server.url}/v1/health/ready")  # one healthy provider serves inference
+            assert ready.status_code == 200 and ready.json()["providers"]["down"] == "Error"
             body = {"model": "down-model", "messages": [{"role": "user", "content": "x"}]}
             down = httpx.post(f"{server.url}/v1/chat/completions", json=body)
             assert down.status_code == 503 and down.json()["error"]["provider_id"] == "down"

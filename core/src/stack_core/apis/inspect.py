@@ -15,6 +15,11 @@ class HealthInfo(ApiModel):
     status: Literal["OK", "Error", "Not Implemented"]
 
 
+class ReadinessInfo(ApiModel):
+    status: Literal["OK", "Unavailable"]
+    providers: dict[str, str] = Field(description="Each provider's health status, by provider id.")
+
+
 class VersionInfo(ApiModel):
     version: str
 
@@ -50,7 +55,14 @@ INSPECT_API = ApiSpec(
     description="Server health, version and the routes it serves.",
     provider_required=False,
     routes=(
-        Route("GET", "/v1/health", "health", response=HealthInfo, summary="Server health."),
+        Route("GET", "/v1/health", "health", response=HealthInfo, summary="Server health (liveness)."),
+        Route(
+            "GET",
+            "/v1/health/ready",
+            "ready",
+            response=ReadinessInfo,
+            summary="Readiness: 503 while a served API has no healthy provider.",
+        ),
         Route("GET", "/v1/version", "version", response=VersionInfo, summary="Server version."),
         Route("GET", "/v1/inspect/routes", "routes", response=ListRoutesResponse, summary="Served routes."),
     ),

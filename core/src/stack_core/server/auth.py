@@ -1,6 +1,6 @@
 """Bearer-token authentication through the configured auth provider (``server.auth``).
 
-Every route requires ``Authorization: Bearer <token>`` except health and version. The provider's
+Every route requires ``Authorization: Bearer <token>`` except health, readiness and version. The provider's
 ``authenticate`` returns the ``User`` that the rest of the request runs as (``current_user``).
 """
 
@@ -21,7 +21,7 @@ from .errors import error_response
 
 __all__ = ["PUBLIC_PATHS", "AuthMiddleware", "build_authenticator", "route_path"]
 
-PUBLIC_PATHS = frozenset({"/v1/health", "/v1/version"})
+PUBLIC_PATHS = frozenset({"/v1/health", "/v1/health/ready", "/v1/version"})
 CHALLENGE = {"www-authenticate": 'Bearer realm="stack"'}
 
 
