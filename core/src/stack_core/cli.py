@@ -1,4 +1,4 @@
-"""The ``stack`` command line: run, list-apis, list-providers, config show, keys."""
+"""The ``stack`` command line: run, list-apis, list-providers, config show|validate, keys."""
 
 from __future__ import annotations
 
@@ -98,6 +98,20 @@ def cmd_config_show(args: argparse.Namespace) -> None:
     print(yaml.safe_dump(data, sort_keys=False), end="")
 
 
+def cmd_config_validate(args: argparse.Namespace) -> None:
+    from .config import load_config
+    from .stack import Stack
+
+    config = load_config(_source(args.config))
+    problems = Stack(config).problems()
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        raise SystemExit(2)
+    count = sum(len(entries) for entries in config.providers.values())
+    print(f"config OK: {count} provider(s) for {len(config.providers)} API(s)")
+
+
 def cmd_keys(args: argparse.Namespace) -> None:
     from .auth.keys_cli import run_keys
     from .config import load_config
@@ -106,7 +120,10 @@ def cmd_keys(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from .services import stack_version
+
     root = argparse.ArgumentParser(prog="stack", description="Stack LLM application server")
+    root.add_argument("--version", action="version", version=f"stack {stack_version()}")
     sub = root.add_subparsers(dest="command", required=True)
     env_help = "set an environment variable for config substitution (repeatable)"
 
@@ -130,6 +147,12 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("config", nargs="?")
     show.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help=env_help)
     show.set_defaults(func=cmd_config_show)
+    validate = config_sub.add_parser(
+        "validate", help="check a config (APIs, providers, their configs, resources) without starting it"
+    )
+    validate.add_argument("config", nargs="?")
+    validate.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help=env_help)
+    validate.set_defaults(func=cmd_config_validate)
 
     from .auth.keys_cli import add_keys_parser
 

@@ -18,6 +18,8 @@ import inspect
 import logging
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from .access import AccessPolicy
 from .capabilities import Capabilities
 from .config import RESOURCE_KEYS, ProviderEntry, RunConfig, StoreConfig, stack_home, validate_model
@@ -267,8 +269,34 @@ class Stack:
             )
         self._serve(api_spec, providers, dispatch)
 
-    async def _start_provider(self, api_spec: ApiSpec, index: int, entry: ProviderEntry) -> ProviderInstance:
-        api = api_spec.name
+    def problems(self) -> list[str]:
+        """What would stop this config from starting that can be found without starting it: unknown
+        APIs or provider types, invalid provider configs, malformed resource entries, workers a
+        provider cannot share. Each problem is one message naming its place in the config."""
+        try:
+            self.plan()
+            self.check_workers(self.config.server.workers)
+        except StackError as exc:
+            return [exc.message]
+        found: list[str] = []
+        for api, entries in self.config.providers.items():
+            for index, entry in enumerate(entries):
+                try:
+                    self._provider_config(api, index, entry)
+                except StackError as exc:
+                    found.append(exc.message)
+        for kind in self._kinds():
+            for path, declared in self.config.resources(kind.config_key) if kind.config_key else ():
+                try:
+                    validate_model(kind.register_request, declared, what="run config", prefix=path)
+                except StackError as exc:
+                    found.append(exc.message)
+        return found
+
+    def _provider_config(
+        self, api: str, index: int, entry: ProviderEntry
+    ) -> tuple[ProviderSpec, BaseModel, str]:
+        """The provider's spec, its validated config and how errors name it."""
         spec = self._spec_for(api, index, entry)
         who = f"provider '{entry.provider_id}' ({entry.provider_type}, package {spec.package})"
         config = validate_model(
@@ -278,6 +306,11 @@ class Stack:
             prefix=("providers", api, index, "config"),
             raw_text=self.config.raw_text,
         )
+        return spec, config, who
+
+    async def _start_provider(self, api_spec: ApiSpec, index: int, entry: ProviderEntry) -> ProviderInstance:
+        api = api_spec.name
+        spec, config, who = self._provider_config(api, index, entry)
         assert self.database is not None
         state_dir = self.state_dir / "providers" / entry.provider_id
         state_dir.mkdir(parents=True, exist_ok=True)
