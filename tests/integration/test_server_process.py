@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import socket
 import sqlite3
 import ssl
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from backends import fake_backend, inference_config, stack_server
 from tls import client_certificate, self_signed
 
-from stack_core.testing import StackServer
+from stack_core.testing import StackServer, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -128,3 +133,35 @@ def test_connections_closed_by_clients_are_released(backend: str, tmp_path: Path
         assert sockets_of(server.process.pid) > before + 10  # those of the last second are still held
         time.sleep(2.5)
         assert sockets_of(server.process.pid) <= before + 2
+
+
+def stack_run(config: dict[str, object], tmp_path: Path, port: int) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env = {**os.environ, "STACK_HOME": str(tmp_path / "home")}
+    command = [sys.executable, "-m", "stack_core.cli", "run", str(path), "--port", str(port)]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+FILES = {"providers": {"files": [{"provider_id": "f", "provider_type": "inline::localfs"}]}}
+
+
+def test_start_up_failures_are_one_message_and_exit_2(tmp_path: Path) -> None:
+    bad = {"providers": {"files": [{**FILES["providers"]["files"][0], "config": {"colour": "blue"}}]}}
+    refused = stack_run(bad, tmp_path, free_port())
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "providers.files[0].config.colour: unknown field" in refused.stderr
+    assert "Stack serving on" not in refused.stdout
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = stack_run(FILES, tmp_path, port)
+    assert busy.returncode == 2 and "Traceback" not in busy.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in busy.stderr
+    assert "Stack serving on" not in busy.stdout
+    store = {"type": "sql", "url": "postgresql+asyncpg://u:hunter2@127.0.0.1:9/db"}
+    no_database = stack_run({**FILES, "metadata_store": store}, tmp_path, free_port())
+    assert no_database.returncode == 2 and "Traceback" not in no_database.stderr
+    assert "metadata_store: cannot open the stack's database" in no_database.stderr
+    assert "hunter2" not in no_database.stderr

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import StackError
+from .errors import ConfigError, StackError
 
 __all__ = ["main"]
 
@@ -55,14 +55,17 @@ def cmd_run(args: argparse.Namespace) -> None:
         update={k: v for k, v in {"port": args.port, "host": args.host, "workers": args.workers}.items() if v}
     )
     config.server = server
-    if server.workers > 1:
-        from .stack import Stack
+    from .stack import Stack
 
-        Stack(config).check_workers(server.workers)
+    problems = Stack(config).problems()  # config mistakes, all at once, before anything starts
+    if problems:
+        raise ConfigError(
+            "\n".join(problems) if len(problems) == 1 else "\n".join(f"- {p}" for p in problems)
+        )
     app = create_app(config) if server.workers <= 1 else None
     scheme = "https" if server.tls_certfile else "http"
-    print(f"Stack serving on {scheme}://{server.host}:{server.port} ({server.workers} worker(s))", flush=True)
-    serve(source, server, app)
+    banner = f"Stack serving on {scheme}://{server.host}:{server.port} ({server.workers} worker(s))"
+    serve(source, server, app, listening=lambda: print(banner, flush=True))
 
 
 def cmd_list_apis(_: argparse.Namespace) -> None:

@@ -119,7 +119,14 @@ class Stack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.database = Database(self.config.metadata_store or StoreConfig(), self.state_dir / "registry.db")
         self._registry = ResourceRegistry(self.database, {k.type: k.resource for k in self._kinds()})
-        await self._registry.open()
+        try:
+            await self._registry.open()
+        except Exception as exc:
+            await self.stop()
+            raise ConfigError(
+                f"metadata_store: cannot open the stack's database: {type(exc).__name__}: {exc}. Check "
+                "that it is running and reachable, and the metadata_store settings."
+            ) from None
         self.jobs = JobService(self.database, self.access)
         try:
             for spec in self.plan():

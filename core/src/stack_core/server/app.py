@@ -1,7 +1,9 @@
 """``create_app``: the kernel as a pure-Starlette ASGI application.
 
 The app starts its stack on the ASGI lifespan; mounted inside another app that does not forward
-lifespan events, it starts on the first request instead. ``app.state.stack`` is the running stack.
+lifespan events, it starts on the first request instead. ``app.state.stack`` is the running stack;
+``app.state.lifecycle.ensure_started()`` starts it ahead of serving (``stack run`` does, so that a
+provider failing to start is reported before any socket is bound).
 """
 
 from __future__ import annotations
@@ -184,5 +186,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.stack = stack
+    app.state.lifecycle = lifecycle
     app.state.config = run_config
     return app

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import yaml
 from hypercorn.config import Config as HypercornConfig
 
 from ..config import ServerConfig
+from ..errors import ConfigError
 
 __all__ = ["serve"]
 
@@ -59,26 +61,54 @@ def _event_loop_runner() -> Any:
         return asyncio.run
 
 
-async def _serve_one(app: Any, config: HypercornConfig) -> None:
-    from hypercorn.asyncio import serve as hypercorn_serve
+async def _serve_one(app: Any, config: HypercornConfig, listening: Callable[[], None]) -> None:
+    """Start the stack, bind the socket, call ``listening()``, serve until SIGTERM/SIGINT. A
+    provider that fails to start or a port in use raise a ``StackError`` before anything is served."""
+    from hypercorn.asyncio.run import worker_serve
+    from hypercorn.utils import wrap_app
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await hypercorn_serve(app, config, shutdown_trigger=stop.wait)
+    lifecycle = app.state.lifecycle
+    await lifecycle.ensure_started()  # the app's lifespan then finds it started, and stops it
+    try:
+        try:
+            sockets = config.create_sockets()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {config.bind[0]}: {exc.strerror or exc}. Stop what uses it, or choose "
+                "another port (--port, or server.port in the run config)."
+            ) from None
+        listening()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await worker_serve(
+            wrap_app(app, config.wsgi_max_body_size, "asgi"),
+            config,
+            sockets=sockets,
+            shutdown_trigger=stop.wait,
+        )
+    finally:
+        await lifecycle.stop()
 
 
-def serve(source: str | dict[str, Any], server: ServerConfig, app: Any = None) -> None:
+def serve(
+    source: str | dict[str, Any],
+    server: ServerConfig,
+    app: Any = None,
+    listening: Callable[[], None] = lambda: None,
+) -> None:
     """Serve the run config ``source`` (a file path or an unresolved config tree).
 
-    With one worker ``app`` (already built) is served in this process; with more, each spawned
-    worker builds its own app from ``source`` and the inherited environment.
+    With one worker ``app`` (already built) is served in this process, and ``listening()`` is called
+    once its socket is bound; with more, each spawned worker builds its own app from ``source`` and
+    the inherited environment (``listening()`` is called before they start).
     """
     config = hypercorn_config(server)
     if server.workers <= 1:
-        _event_loop_runner()(_serve_one(app, config))
+        _event_loop_runner()(_serve_one(app, config, listening))
         return
+    listening()
     from hypercorn.run import run
 
     if isinstance(source, dict):
