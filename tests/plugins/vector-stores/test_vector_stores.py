@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -293,45 +294,49 @@ def test_llama_stack_client_paths(server: StackServer) -> None:
     assert client.vector_stores.delete(vector_store_id=store.id).deleted
 
 
+@contextmanager
+def served_with_custom_auth(tokens: dict[str, Any], home: Path) -> Iterator[StackServer]:
+    """The stores stack behind the custom auth endpoint answering ``tokens``."""
+    auth_url, auth = spawn_auth_endpoint(tokens, accept_all=False)
+    config = stores_config(auth={"provider_config": {"type": "custom", "endpoint": f"{auth_url}/validate"}})
+    try:
+        with stack_server(config, home) as server:
+            yield server
+    finally:
+        auth.terminate()
+        auth.wait()
+
+
 def test_stores_belong_to_their_owner(tmp_path: Path) -> None:
     tokens = {
         "ta": {"principal": "alice", "access_attributes": {"teams": ["a"]}},
         "tb": {"principal": "bob", "access_attributes": {"teams": ["b"]}},
     }
-    auth_url, auth = spawn_auth_endpoint(tokens, accept_all=False)
-    config = stores_config(auth={"provider_config": {"type": "custom", "endpoint": f"{auth_url}/validate"}})
-    try:
-        with stack_server(config, tmp_path) as server:
-            alice = openai.OpenAI(base_url=f"{server.url}/v1", api_key="ta", timeout=120)
-            bob = openai.OpenAI(base_url=f"{server.url}/v1", api_key="tb", timeout=120)
-            file_id = upload(alice, "secret.txt", b"The vault code is hidden under the blue rug.")
-            store = alice.vector_stores.create(name="private", file_ids=[file_id])
-            assert (
-                alice.vector_stores.files.poll(file_id, vector_store_id=store.id, **POLL).status
-                == "completed"
-            )
-            assert [s.id for s in bob.vector_stores.list()] == []
-            for call in (
-                lambda: bob.vector_stores.retrieve(store.id),
-                lambda: bob.vector_stores.search(store.id, query="vault"),
-                lambda: bob.vector_stores.files.list(vector_store_id=store.id),
-                lambda: bob.vector_stores.files.content(file_id, vector_store_id=store.id),
-                lambda: bob.vector_stores.delete(store.id),
-            ):
-                with pytest.raises(openai.NotFoundError):
-                    call()
-            bobs_store = bob.vector_stores.create(name="bob's")
-            with pytest.raises(openai.NotFoundError):  # alice's file is invisible to bob too
-                bob.vector_stores.files.create(vector_store_id=bobs_store.id, file_id=file_id)
-            query = {"vector_db_id": store.id, "query": "vault"}
-            peek = httpx.post(
-                f"{server.url}/v1/vector-io/query", json=query, headers={"authorization": "Bearer tb"}
-            )
-            assert peek.status_code == 404  # nor can bob reach the chunks through vector_io
-            assert alice.vector_stores.search(store.id, query="vault").data[0].file_id == file_id
-    finally:
-        auth.terminate()
-        auth.wait()
+    with served_with_custom_auth(tokens, tmp_path) as server:
+        alice = openai.OpenAI(base_url=f"{server.url}/v1", api_key="ta", timeout=120)
+        bob = openai.OpenAI(base_url=f"{server.url}/v1", api_key="tb", timeout=120)
+        file_id = upload(alice, "secret.txt", b"The vault code is hidden under the blue rug.")
+        store = alice.vector_stores.create(name="private", file_ids=[file_id])
+        assert alice.vector_stores.files.poll(file_id, vector_store_id=store.id, **POLL).status == "completed"
+        assert [s.id for s in bob.vector_stores.list()] == []
+        for call in (
+            lambda: bob.vector_stores.retrieve(store.id),
+            lambda: bob.vector_stores.search(store.id, query="vault"),
+            lambda: bob.vector_stores.files.list(vector_store_id=store.id),
+            lambda: bob.vector_stores.files.content(file_id, vector_store_id=store.id),
+            lambda: bob.vector_stores.delete(store.id),
+        ):
+            with pytest.raises(openai.NotFoundError):
+                call()
+        bobs_store = bob.vector_stores.create(name="bob's")
+        with pytest.raises(openai.NotFoundError):  # alice's file is invisible to bob too
+            bob.vector_stores.files.create(vector_store_id=bobs_store.id, file_id=file_id)
+        query = {"vector_db_id": store.id, "query": "vault"}
+        peek = httpx.post(
+            f"{server.url}/v1/vector-io/query", json=query, headers={"authorization": "Bearer tb"}
+        )
+        assert peek.status_code == 404  # nor can bob reach the chunks through vector_io
+        assert alice.vector_stores.search(store.id, query="vault").data[0].file_id == file_id
 
 
 def test_a_team_shares_stores_when_the_endpoint_answers_principal_and_attributes(tmp_path: Path) -> None:
@@ -342,20 +347,13 @@ def test_a_team_shares_stores_when_the_endpoint_answers_principal_and_attributes
         "tc": {"principal": "carol", "attributes": {"teams": ["ml"]}},
         "tb": {"principal": "bob", "attributes": {"teams": ["web"]}},
     }
-    auth_url, auth = spawn_auth_endpoint(tokens, accept_all=False)
-    config = stores_config(auth={"provider_config": {"type": "custom", "endpoint": f"{auth_url}/validate"}})
-    try:
-        with stack_server(config, tmp_path) as server:
-            alice, carol, bob = (
-                openai.OpenAI(base_url=f"{server.url}/v1", api_key=key, timeout=120)
-                for key in ("ta", "tc", "tb")
-            )
-            store = alice.vector_stores.create(name="team notes")
-            assert [s.id for s in carol.vector_stores.list()] == [store.id]
-            assert carol.vector_stores.retrieve(store.id).name == "team notes"
-            assert [s.id for s in bob.vector_stores.list()] == []
-            with pytest.raises(openai.NotFoundError):
-                bob.vector_stores.retrieve(store.id)
-    finally:
-        auth.terminate()
-        auth.wait()
+    with served_with_custom_auth(tokens, tmp_path) as server:
+        alice, carol, bob = (
+            openai.OpenAI(base_url=f"{server.url}/v1", api_key=key, timeout=120) for key in ("ta", "tc", "tb")
+        )
+        store = alice.vector_stores.create(name="team notes")
+        assert [s.id for s in carol.vector_stores.list()] == [store.id]
+        assert carol.vector_stores.retrieve(store.id).name == "team notes"
+        assert [s.id for s in bob.vector_stores.list()] == []
+        with pytest.raises(openai.NotFoundError):
+            bob.vector_stores.retrieve(store.id)
