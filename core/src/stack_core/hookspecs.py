@@ -34,7 +34,7 @@ from .spec import ApiRef, ApiSpec, ResourceKind, resolved
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-    from .clients import FilesClient, InferenceClient, SafetyClient, VectorIOClient
+    from .clients import FilesClient, InferenceClient, SafetyClient, ToolRuntimeClient, VectorIOClient
     from .jobs import JobService
     from .objects import OwnedObjects
     from .storage import Database
@@ -145,6 +145,13 @@ class ProviderContext:
         from .clients import InferenceClient
 
         return InferenceClient(self._dep("inference"))
+
+    @property
+    def tool_runtime(self) -> ToolRuntimeClient:
+        """A typed client of the Tool Runtime API (declare ``deps=("tool_runtime",)``)."""
+        from .clients import ToolRuntimeClient
+
+        return ToolRuntimeClient(self._dep("tool_runtime"))
 
     @property
     def vector_io(self) -> VectorIOClient:

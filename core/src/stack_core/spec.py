@@ -138,7 +138,8 @@ class ApiSpec:
     fans out over several functions, tool runtime looks a tool up through its group) build its
     own dispatch: it receives a ``routing.ApiBinding`` (the API's providers, the stack view, the
     provider-call invoker) and returns an object whose ``handler(route)`` gives each route's
-    callable, once, at start-up.
+    callable, once, at start-up. It may be given as a ``"package.module:NAME"`` reference, imported
+    when the API is served.
     """
 
     name: str
@@ -149,7 +150,7 @@ class ApiSpec:
     provider_required: bool = True
     depends_on: tuple[str, ...] = field(default=())
     kernel: Callable[[Any], object] | None = None
-    router: Callable[[Any], Any] | None = None
+    router: Callable[[Any], Any] | str | None = None
 
     def __post_init__(self) -> None:
         seen: set[tuple[str, str]] = set()

@@ -40,7 +40,7 @@ from .routing import (
     RouteSlot,
     ServedApi,
 )
-from .spec import ApiSpec, ResourceKind, check_protocol
+from .spec import ApiSpec, ResourceKind, check_protocol, resolved
 from .storage import Database
 from .view import ProviderInstance
 
@@ -264,7 +264,7 @@ class Stack:
         providers = self.providers_of(api)
         binding = ApiBinding(api_spec, providers, self, self._calls)
         if api_spec.router is not None:
-            dispatch: ApiDispatch = api_spec.router(binding)
+            dispatch: ApiDispatch = resolved(api_spec.router, f"API {api!r} router")(binding)
         elif api_spec.resource is not None:
             dispatch = RoutedApi(binding)
         elif len(providers) == 1:

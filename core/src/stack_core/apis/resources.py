@@ -27,12 +27,16 @@ from ..spec import ApiModel, ApiSpec, ResourceKind, Route
 __all__ = [
     "MODELS",
     "RESOURCE_KINDS",
+    "TOOL_GROUPS",
     "ModelLister",
     "ModelRegistrar",
     "ModelUnregistrar",
     "ShieldLister",
     "ShieldRegistrar",
     "ShieldUnregistrar",
+    "ToolGroupLister",
+    "ToolGroupRegistrar",
+    "ToolGroupUnregistrar",
     "VectorDBRegistrar",
     "VectorDBUnregistrar",
     "resource_api",
@@ -156,6 +160,27 @@ class VectorDBUnregistrar(Protocol):
         ...
 
 
+@runtime_checkable
+class ToolGroupLister(Protocol):
+    async def list_tool_groups(self) -> Iterable[ToolGroup | Mapping[str, Any]]:
+        """The tool groups the provider serves by itself (``builtin::rag``, ...)."""
+        ...
+
+
+@runtime_checkable
+class ToolGroupRegistrar(Protocol):
+    async def register_tool_group(self, group: ToolGroup) -> ToolGroup | None:
+        """Accept (optionally amended), or refuse by raising, a tool group being registered."""
+        ...
+
+
+@runtime_checkable
+class ToolGroupUnregistrar(Protocol):
+    async def unregister_tool_group(self, group: ToolGroup) -> None:
+        """Release what the provider holds for the group (connections, sessions)."""
+        ...
+
+
 def _kind(
     cls: type[Resource],
     singular: str,
@@ -272,6 +297,9 @@ TOOL_GROUPS = _kind(
     "provider_toolgroup_id",
     RegisterToolGroupRequest,
     "tool_groups",
+    lister=ToolGroupLister,
+    registrar=ToolGroupRegistrar,
+    unregistrar=ToolGroupUnregistrar,
 )
 RESOURCE_KINDS: tuple[ResourceKind, ...] = (
     MODELS,

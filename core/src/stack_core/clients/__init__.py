@@ -4,8 +4,9 @@ A provider reaches another API through its ``ApiHandle`` (``ProviderContext.deps
 handlers an HTTP request reaches, so routing, the current user's access rules and provider-call
 wrappers apply. These clients wrap a handle, build its request models and decode the five-way reply
 union in one place (``decode``): ``InferenceClient`` (chat, streamed chat with tool calls
-assembled, embeddings), ``VectorIOClient``, ``SafetyClient`` and ``FilesClient``
-(``ProviderContext.inference``, ``.vector_io``, ``.safety``, ``.files``). They are for in-process calls only; the HTTP relay path
+assembled, embeddings), ``VectorIOClient``, ``SafetyClient``, ``FilesClient`` and
+``ToolRuntimeClient`` (``ProviderContext.inference``, ``.vector_io``, ``.safety``, ``.files``,
+``.tool_runtime``). They are for in-process calls only; the HTTP relay path
 keeps passing provider bytes through verbatim.
 """
 
@@ -25,6 +26,7 @@ from .inference import (
     Usage,
 )
 from .safety import SafetyClient
+from .tool_runtime import ToolRuntimeClient
 from .vector_io import VectorIOClient
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "TextDelta",
     "ToolCall",
     "ToolCallDelta",
+    "ToolRuntimeClient",
     "Usage",
     "VectorIOClient",
     "decode_model",

@@ -24,6 +24,7 @@ from .inference import (
 from .safety import SafetyConformance
 from .server import StackServer, free_port
 from .target import Target
+from .tool_runtime import ToolRuntimeConformance
 from .vector_io import VectorIOConformance
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "StackServer",
     "StructuredOutputConformance",
     "Target",
+    "ToolRuntimeConformance",
     "ToolsConformance",
     "VectorIOConformance",
     "free_port",
