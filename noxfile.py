@@ -170,12 +170,14 @@ def serve(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Gateway benchmark vs the fake backend (tests/benchmarks/bench.py; `-- --duration 8`), what
     dispatch costs per call with and without a provider-call wrapper (bench_dispatch.py), then the
-    vector scenarios per provider (tests/benchmarks/bench_vector.py). Tables on stdout, JSON under
-    bench-results/."""
-    install_stack(session, *[p for p in PLUGINS if p != "sentence-transformers"])
+    vector scenarios per provider (tests/benchmarks/bench_vector.py), then the inline embedding
+    provider's start-up, latency and throughput beside the library (bench_embed.py). Tables on
+    stdout, JSON under bench-results/."""
+    install_stack(session, *PLUGINS)
     session.run("python", "tests/benchmarks/bench.py", *session.posargs)
     session.run("python", "tests/benchmarks/bench_dispatch.py")
     session.run("python", "tests/benchmarks/bench_vector.py")
+    session.run("python", "tests/benchmarks/bench_embed.py")
 
 
 @nox.session(default=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -19,10 +20,29 @@ CONFIG = {
 }
 
 
+READINESS: list[tuple[int, str]] = []
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackServer]:
+    """The stack, once it is ready: the readiness answers seen while the model loaded are kept."""
     with stack_server(CONFIG, tmp_path_factory.mktemp("home")) as server:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            reply = httpx.get(f"{server.url}/v1/health/ready", timeout=10)
+            READINESS.append((reply.status_code, reply.json()["providers"]["st"]))
+            if reply.status_code == 200:
+                break
+            time.sleep(0.2)
         yield server
+
+
+def test_the_model_loads_at_start_up_while_readiness_says_so(server: StackServer) -> None:
+    """The server answers before the model is loaded; readiness is 503 Loading until it is, then 200
+    (so a load balancer holds traffic back instead of the first request paying the load)."""
+    assert READINESS[0] == (503, "Loading") and READINESS[-1] == (200, "OK"), READINESS
+    health = httpx.get(f"{server.url}/v1/providers/st").json()["health"]
+    assert health == {"status": "OK"}
 
 
 def embed(server: StackServer, texts: list[str], model: str = "all-MiniLM-L6-v2") -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from stack_core import (
 
 from .batcher import Batcher
 from .config import SentenceTransformersConfig
+
+log = logging.getLogger("stack")
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_DIMENSION = 384
@@ -60,7 +63,7 @@ class SentenceTransformersProvider:
 
     async def initialize(self) -> None:
         if self.config.preload:
-            await self.model(DEFAULT_MODEL)
+            self._start_loading(DEFAULT_MODEL).add_done_callback(_log_failure)
 
     def _load(self, name: str) -> LoadedModel:
         import torch
@@ -96,10 +99,7 @@ class SentenceTransformersProvider:
         """The loaded model, loading it once in a thread (concurrent callers share the load)."""
         if name in self.loaded:
             return self.loaded[name]
-        task = self.loading.get(name)
-        if task is None:
-            task = asyncio.create_task(asyncio.to_thread(self._load, name))
-            self.loading[name] = task
+        task = self._start_loading(name)
         try:
             loaded = await task
         except Exception as exc:
@@ -109,6 +109,12 @@ class SentenceTransformersProvider:
             raise BadRequestError(f"Could not load embedding model '{name}': {exc}") from exc
         self.loaded[name] = loaded
         return loaded
+
+    def _start_loading(self, name: str) -> asyncio.Task[LoadedModel]:
+        task = self.loading.get(name)
+        if task is None:
+            task = self.loading[name] = asyncio.create_task(asyncio.to_thread(self._load, name))
+        return task
 
     async def list_models(self) -> list[Model]:
         return [
@@ -165,11 +171,24 @@ class SentenceTransformersProvider:
         raise UnsupportedError(f"Provider '{self.context.provider_id}' serves embedding models only.")
 
     async def health(self) -> dict[str, str]:
+        """Loading while the default model loads in the background; Error if that load failed."""
+        task = self.loading.get(DEFAULT_MODEL)
+        if task is not None and not task.done():
+            return {"status": "Loading", "message": f"loading {DEFAULT_MODEL}"}
+        if task is not None and not task.cancelled() and task.exception() is not None:
+            return {"status": "Error", "message": f"could not load {DEFAULT_MODEL}: {task.exception()}"}
         return {"status": "OK"}
 
     async def shutdown(self) -> None:
+        for task in self.loading.values():
+            task.cancel()
         for loaded in self.loaded.values():
             await loaded.batcher.close()
+
+
+def _log_failure(task: asyncio.Task[LoadedModel]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("could not load %s: %s", DEFAULT_MODEL, task.exception())
 
 
 def _texts(value: str | list[str] | list[int] | list[list[int]]) -> list[str]:
@@ -201,7 +220,7 @@ def _base64(vector: NDArray[np.float32]) -> str:
 async def create_provider(
     config: SentenceTransformersConfig, context: ProviderContext
 ) -> SentenceTransformersProvider:
-    """The provider factory: the model loaded (from the bundled weights) before serving."""
+    """The provider factory: the bundled model starts loading in the background (``preload``)."""
     provider = SentenceTransformersProvider(config, context)
     await provider.initialize()
     return provider

@@ -14,4 +14,10 @@ class SentenceTransformersConfig(ConfigModel):
         default=2.0, ge=0, description="How long a request waits for others to share its batch."
     )
     threads: int | None = Field(default=None, description="torch intra-op threads (default: all cores).")
-    preload: bool = Field(default=False, description="Load the default models at start instead of first use.")
+    preload: bool = Field(
+        default=True,
+        description="Start loading the default model when the provider starts, in the background: the "
+        "server answers at once, embedding requests wait for the load, and /v1/health/ready reports "
+        "the provider Loading until it is done (importing torch and sentence-transformers takes "
+        "10 s or more on a cold machine). False loads it on first use.",
+    )
