@@ -11,18 +11,17 @@ client credentials), a GitHub API subset (``GET /github/user``, ``/github/user/o
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections import Counter
 from typing import Any
 
 import jwt
 from aiohttp import web
+from background import BackgroundServer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -64,7 +63,7 @@ class SigningKey:
         return jwt.encode(payload, self.private, algorithm=alg, headers={"kid": kid or self.kid})
 
 
-class FakeIdP:
+class FakeIdP(BackgroundServer):
     def __init__(
         self, jwks_token: str | None = None, client: tuple[str, str] = ("stack", "client-secret")
     ) -> None:
@@ -73,12 +72,9 @@ class FakeIdP:
         self.github: dict[str, dict[str, Any]] = {}  # GitHub: token -> {"login", "orgs", ...}
         self.calls: Counter[str] = Counter()
         self.jwks_token, self.client = jwks_token, client
-        self.url = ""
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
+        super().__init__()
 
-    def _app(self) -> web.Application:
+    def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/jwks", self._jwks)
         app.router.add_post("/introspect", self._introspect)
@@ -122,26 +118,3 @@ class FakeIdP:
         if user is None:
             return web.json_response({"message": "Bad credentials"}, status=401)
         return web.json_response([{"login": org, "id": i} for i, org in enumerate(user.get("orgs", []))])
-
-    async def _start(self) -> None:
-        self._runner = web.AppRunner(self._app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-
-    def __enter__(self) -> FakeIdP:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        return self
-
-    def stop(self) -> None:
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-            self._runner = None
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
+import orjson
+
+from .errors import BadRequestError
 from .resources import Resource, User
 
-__all__ = ["PROVIDER_DATA_HEADERS", "current_user", "provider_data", "routed_resource"]
+__all__ = ["PROVIDER_DATA_HEADERS", "current_user", "provider_data", "provider_data_value", "routed_resource"]
 
 PROVIDER_DATA_HEADERS = (b"x-stack-provider-data", b"x-llamastack-provider-data")
 
@@ -16,3 +19,19 @@ routed_resource: ContextVar[Resource | None] = ContextVar("stack_routed_resource
 providers read it because the request's routing field carries the provider-side name."""
 provider_data: ContextVar[str | None] = ContextVar("stack_provider_data", default=None)
 """Raw JSON of the request's provider-data header (per-request credentials for hosted providers)."""
+
+
+def provider_data_value(key: str) -> str | None:
+    """The value under ``key`` in the request's provider-data header (e.g. a per-request API key),
+    or ``None``; a header that is not a JSON object is a 400."""
+    raw = provider_data.get()
+    if not raw:
+        return None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise BadRequestError("X-Stack-Provider-Data must be a JSON object.")
+    value = data.get(key)
+    return str(value) if value else None

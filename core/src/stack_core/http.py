@@ -15,9 +15,10 @@ from typing import Any
 
 import aiohttp
 import httpx
+import orjson
 import yarl
 
-__all__ = ["AiohttpTransport", "pooled_client", "pooled_transport"]
+__all__ = ["AiohttpTransport", "error_message", "pooled_client", "pooled_transport"]
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -147,3 +148,18 @@ def pooled_client(
         base_url=base_url,
         timeout=timeout,
     )
+
+
+def error_message(body: bytes, limit: int = 500) -> str:
+    """The readable part of an upstream error body: the innermost ``error`` / ``message`` /
+    ``detail`` of a JSON body (services nest them differently), else the text; ``limit`` chars."""
+    try:
+        data: Any = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body.decode(errors="replace")[:limit]
+    while isinstance(data, dict):
+        inner = next((data[key] for key in ("error", "message", "detail") if data.get(key)), None)
+        if inner is None:
+            break
+        data = inner
+    return str(data)[:limit]

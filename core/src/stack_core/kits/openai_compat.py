@@ -26,7 +26,7 @@ from pydantic import BaseModel, SecretStr
 
 from ..apis.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest
 from ..config import RemoteInferenceConfig
-from ..context import provider_data
+from ..context import provider_data_value
 from ..errors import (
     BadRequestError,
     NotFoundError,
@@ -37,7 +37,7 @@ from ..errors import (
     StackError,
 )
 from ..hookspecs import ProviderContext
-from ..http import pooled_transport
+from ..http import error_message, pooled_transport
 from ..payloads import SSEStream, sse_error
 from ..resources import Model
 
@@ -52,17 +52,6 @@ __all__ = [
 
 log = logging.getLogger("stack.remote")
 RETRYABLE_STATUS = frozenset({429, 503})
-
-
-def _error_message(body: bytes) -> str:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return body.decode(errors="replace")[:500]
-    error = data.get("error", data) if isinstance(data, dict) else data
-    if isinstance(error, dict):
-        return str(error.get("message") or error.get("detail") or error)[:500]
-    return str(error)[:500]
 
 
 class OpenAICompatClient:
@@ -120,18 +109,10 @@ class OpenAICompatClient:
         return headers
 
     def _request_key(self) -> str | None:
-        raw = provider_data.get()
-        if not raw or not self.provider_data_key:
-            return None
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise BadRequestError("X-Stack-Provider-Data must be a JSON object.") from None
-        value = data.get(self.provider_data_key) if isinstance(data, dict) else None
-        return str(value) if value else None
+        return provider_data_value(self.provider_data_key) if self.provider_data_key else None
 
     def _map_status(self, status: int, body: bytes) -> StackError:
-        message = f"{self.provider_id}: {_error_message(body)}"
+        message = f"{self.provider_id}: {error_message(body)}"
         if status == 404:
             return NotFoundError(message, code="model_not_found")
         if status == 429:
