@@ -224,7 +224,9 @@ def test_every_api_reference_resolves(installed: PluginSet) -> None:
         for route in spec.routes:
             if route.via is not None:
                 build = resolved(route.via, f"API {name!r} route {route.name}")
-                assert callable(build) and accepts(build, None), f"{route.path}: via {route.via!r} takes no API"
+                assert callable(build) and accepts(build, None), (
+                    f"{route.path}: via {route.via!r} takes no API"
+                )
 
 
 def test_every_auth_provider_reference_resolves(installed: PluginSet) -> None:
