@@ -22,6 +22,8 @@ PLUGINS = sorted(p.name for p in (ROOT / "plugins").glob("*") if (p / "pyproject
 KERNEL_PYTHONS = ["3.11", "3.12"]
 # The CPU build; unpinned, an index may offer a CUDA build of several GB (the README pins the same).
 TORCH = "torch==2.13.0"
+# The current client line, tested from a Python 3.12 venv of its own (tests/integration/test_current_client.py).
+CURRENT_CLIENT = "llama-stack-client>=0.7,<0.8"
 
 # Plugins whose tests also need other plugins (e.g. a remote inference adapter in front of the fake
 # backend, or local embeddings for RAG tests).
@@ -153,12 +155,37 @@ def plugin(session: nox.Session, plugin: str) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Every plugin installed together: the integration tests and the contracts. The kernel's,
-    the external providers' and each plugin's own tests ran in the sessions above, so they are not
-    run again here (``nox -s tests -- tests`` runs the whole suite in this one venv)."""
+    """Every plugin installed together: the integration tests (the current client line's from a venv
+    of its own) and the contracts. The kernel's, the external providers' and each plugin's own tests
+    ran in the sessions above, so they are not run again here (``nox -s tests -- tests`` runs the
+    whole suite in this one venv)."""
     install_stack(session, *PLUGINS)
     session.install("pip")  # tests/external builds wheels with `python -m pip`
-    session.run("pytest", *(session.posargs or ["tests/integration", "tests/core/test_contract.py"]))
+    env = {"STACK_CLIENT_07_PYTHON": current_client_python(session)}
+    tests = ["tests/integration", "tests/core/test_contract.py"]
+    session.run("pytest", *(session.posargs or tests), env=env)
+
+
+@nox.session(default=False)
+def current_client(session: nox.Session) -> None:
+    """Only the current client line (llama-stack-client 0.7) against a served stack."""
+    install_stack(session, "vllm", "faiss")
+    env = {"STACK_CLIENT_07_PYTHON": current_client_python(session)}
+    session.run("pytest", "tests/integration/test_current_client.py", *session.posargs, env=env)
+
+
+def current_client_python(session: nox.Session) -> str:
+    """The interpreter of a venv holding the current client line, which needs Python >= 3.12 and
+    cannot share a venv with the 0.2 line the other tests import (made once, under .nox/)."""
+    venv = Path(session.virtualenv.location).parent / "client-0.7"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        base = shutil.which("python3.12")
+        if base is None:
+            session.error("the llama-stack-client 0.7 test needs python3.12 (e.g. `pyenv install 3.12`)")
+        session.run(base, "-m", "venv", str(venv), external=True)
+    session.run(str(python), "-m", "pip", "install", "-q", CURRENT_CLIENT, external=True)
+    return str(python)
 
 
 @nox.session(default=False)

@@ -219,7 +219,14 @@ def test_every_provider_reference_resolves(installed: PluginSet) -> None:
 
 def test_every_api_reference_resolves(installed: PluginSet) -> None:
     for name in list(installed.apis):
-        assert isinstance(installed.api(name), ApiSpec)
+        spec = installed.api(name)
+        assert isinstance(spec, ApiSpec)
+        for route in spec.routes:
+            if route.via is not None:
+                build = resolved(route.via, f"API {name!r} route {route.name}")
+                assert callable(build) and accepts(build, None), (
+                    f"{route.path}: via {route.via!r} takes no API"
+                )
 
 
 def test_every_auth_provider_reference_resolves(installed: PluginSet) -> None:

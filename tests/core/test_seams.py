@@ -14,8 +14,9 @@ from conftest import ECHO_CONFIG, running
 from echo_plugin import VOICES, EchoProvider
 from starlette.types import Message
 
-from stack_core import create_app
+from stack_core import ApiSpec, PluginError, Route, create_app
 from stack_core.plugins import PluginSet, discover
+from stack_core.routing import KernelApi, ServedApi
 
 TICKER_CONFIG = {
     "apis": ["ticker"],
@@ -144,3 +145,18 @@ async def test_an_api_may_bring_its_own_router(ticker_plugins: PluginSet) -> Non
     async with running({"providers": {"chorus": singers}}, ticker_plugins) as client:
         reply = await client.post("/v1/chorus", json={"text": "la"})
     assert reply.json() == {"data": [{"voice": "alto", "text": "la"}, {"voice": "bass", "text": "la"}]}
+
+
+async def test_a_route_via_a_translation_is_built_from_the_served_api(ticker_plugins: PluginSet) -> None:
+    singers = [{"provider_id": pid, "provider_type": "inline::singer"} for pid in ("alto", "bass")]
+    async with running({"providers": {"chorus": singers}}, ticker_plugins) as client:
+        loud = await client.post("/v1/chorus/loud", json={"text": "la"})
+        soft = await client.post("/v1/chorus/whisper", json={"text": "la"})
+    assert loud.json() == {"data": [{"voice": "alto", "text": "LA"}, {"voice": "bass", "text": "LA"}]}
+    assert soft.json()["data"][0] == {"voice": "alto", "text": "la"}
+
+
+def test_a_route_via_a_reference_that_does_not_import_is_a_plugin_error() -> None:
+    spec = ApiSpec("chant", routes=(Route("POST", "/v1/chant", "chant", via="seams_plugin:nothing_here"),))
+    with pytest.raises(PluginError, match="route POST /v1/chant: cannot import seams_plugin:nothing_here"):
+        ServedApi(spec, {}, KernelApi(object()))

@@ -17,6 +17,7 @@ from stack_core import (
     NAMED_EVENTS,
     TURN_EVENTS,
     ApiBinding,
+    ApiHandle,
     ApiSpec,
     BadRequestError,
     ConfigModel,
@@ -108,9 +109,29 @@ class Chorus:
         return together
 
 
+def sung_loudly(api: ApiHandle) -> Handler:
+    """``shout``, a route no singer implements: ``sing``'s reply, upper-cased."""
+    sing = api.handler("sing")
+
+    async def shout(request: SingRequest) -> dict[str, Any]:
+        sung = await sing(request)
+        return {"data": [{**voice, "text": voice["text"].upper()} for voice in sung["data"]]}
+
+    return shout
+
+
+def sung_softly(api: ApiHandle) -> Handler:
+    """``whisper``, named by reference: ``sing`` itself."""
+    return api.handler("sing")
+
+
 CHORUS_API = ApiSpec(
     name="chorus",
-    routes=(Route("POST", "/v1/chorus", "sing", SingRequest),),
+    routes=(
+        Route("POST", "/v1/chorus", "sing", SingRequest),
+        Route("POST", "/v1/chorus/loud", "shout", SingRequest, via=sung_loudly),
+        Route("POST", "/v1/chorus/whisper", "whisper", SingRequest, via="seams_plugin:sung_softly"),
+    ),
     router=Chorus,
 )
 

@@ -60,7 +60,8 @@ class Resource(BaseModel):
 
 
 class Model(Resource):
-    """A model; also serialised with the OpenAI model fields (id, object, created, owned_by)."""
+    """A model; also serialised with the OpenAI model fields (id, object, created, owned_by) and the
+    current client line's ``custom_metadata``."""
 
     type: Literal["model"] = "model"
     model_type: Literal["llm", "embedding"] = "llm"
@@ -81,6 +82,18 @@ class Model(Resource):
     @property
     def owned_by(self) -> str:
         return self.provider_id
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def custom_metadata(self) -> dict[str, Any]:
+        """Where the current client line (``llama-stack-client`` 0.7) reads the model's type, provider
+        and metadata from: ``metadata`` with ``model_type``, ``provider_id`` and ``provider_resource_id``."""
+        return {
+            **self.metadata,
+            "model_type": self.model_type,
+            "provider_id": self.provider_id,
+            "provider_resource_id": self.provider_key,
+        }
 
 
 class Shield(Resource):

@@ -29,7 +29,7 @@ from .context import routed_resource
 from .errors import BadRequestError, PluginError, ProviderUnavailableError, StackError
 from .registries import checked, visible
 from .resources import Resource
-from .spec import ApiSpec, Route
+from .spec import ApiSpec, Route, resolved
 from .view import StackView
 
 __all__ = [
@@ -204,11 +204,27 @@ class RoutedApi:
 
 
 class ServedApi:
-    """A served API's handlers by route name: the ``ApiHandle`` providers depending on it get."""
+    """A served API's handlers by route name: the ``ApiHandle`` providers depending on it get.
+
+    Routes with a ``via`` are built last, from this handle, on top of the dispatched ones."""
 
     def __init__(self, spec: ApiSpec, providers: Mapping[str, object], dispatch: ApiDispatch) -> None:
         self.spec, self._providers = spec, dict(providers)
-        self.handlers: dict[str, Handler] = {route.name: dispatch.handler(route) for route in spec.routes}
+        self.handlers: dict[str, Handler] = {
+            route.name: dispatch.handler(route) for route in spec.routes if route.via is None
+        }
+        for route in spec.routes:
+            if route.via is not None:
+                self.handlers[route.name] = self._built_via(route, route.via)
+
+    def _built_via(self, route: Route, via: object) -> Handler:
+        who = f"API '{self.spec.name}' route {route.method} {route.path}"
+        build = resolved(via, who)
+        handler = build(self) if callable(build) else None
+        if not callable(handler):
+            raise PluginError(f"{who}: via {via!r} does not build a handler from the served API")
+        built: Handler = handler
+        return built
 
     @property
     def name(self) -> str:

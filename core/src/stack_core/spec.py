@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from .calls import ApiHandle, Handler
 from .errors import PluginError
 from .framing import OPENAI_CHUNKS, Framing
 from .resources import Resource
@@ -48,7 +49,10 @@ class Route:
     ``framing`` is how a streaming route's items become SSE events (``stack_core.framing``:
     OpenAI chunks ending in ``[DONE]`` by default, named events, or turn events);
     ``alias_framing`` that of the ``aliases`` where it differs (a route family of another client
-    line).
+    line). ``via`` marks a route the API's providers do not implement: a function (or a
+    ``"package.module:NAME"`` reference to one) that, given the served API (an ``ApiHandle``),
+    returns the route's handler, built once at start-up on top of the API's provider-served routes
+    (a translation onto them, such as the Llama Stack 0.2 native inference routes).
     """
 
     method: HttpMethod
@@ -64,6 +68,7 @@ class Route:
     raw_body: bool = False
     framing: Framing = OPENAI_CHUNKS
     alias_framing: Framing | None = None
+    via: str | Callable[[ApiHandle], Handler] | None = None
 
     def framing_for(self, path: str) -> Framing:
         """The framing of one of the route's paths: ``alias_framing`` (when set) on the aliases."""

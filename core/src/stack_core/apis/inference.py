@@ -7,6 +7,9 @@ iterator of chunk payloads (``bytes`` or dicts), which the server frames as SSE 
 ``data: [DONE]`` — or an ``SSEStream`` of already-framed bytes, relayed verbatim. On the
 ``/v1/openai/v1/...`` paths of the Llama Stack 0.2 line, streams end without ``[DONE]``, which that
 line's client cannot parse (``LLAMA_STACK_CHUNKS``).
+
+The 0.2 line's native routes (``/v1/inference/chat-completion``, ...; ``inference_native``) belong
+to this API too; providers do not implement them: they are translated onto the routes above.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..framing import LLAMA_STACK_CHUNKS
 from ..payloads import SSEStream
 from ..spec import ApiModel, ApiSpec, Route
+from .inference_native import NATIVE_ROUTES
 from .resources import MODELS
 
 __all__ = [
@@ -135,5 +139,6 @@ INFERENCE_API = ApiSpec(
             aliases=_aliased("/v1/embeddings"),
             summary="Create embeddings.",
         ),
+        *NATIVE_ROUTES,
     ),
 )

@@ -2,7 +2,9 @@
 
 Routed by vector DB (``vector_db_id``; resources at ``/v1/vector-dbs``). Shapes follow
 ``llama-stack-client==0.2.12`` (``vector_io.insert`` / ``vector_io.query``); ``chunk_id`` (alias
-``stored_chunk_id``), ``query_embedding`` and ``POST /v1/vector-io/delete`` are additions. Query
+``stored_chunk_id``), ``query_embedding`` and ``POST /v1/vector-io/delete`` are additions. The
+current client line (0.7) names the DB ``vector_store_id`` (accepted as an alias) and sends chunks
+with ``embedding_model`` / ``embedding_dimension``, which results carry too. Query
 ``params`` are typed by ``QueryParams``; metadata filters use the OpenAI vector-store filter shape
 (``{"type": "eq", "key": ..., "value": ...}``, ``{"type": "and"|"or", "filters": [...]}``) or the
 shorthand ``{"key": value, ...}`` (all equal).
@@ -60,10 +62,21 @@ class Chunk(_Strict):
         description="Stable id; derived from metadata.document_id and the content when absent.",
     )
     chunk_metadata: dict[str, Any] | None = Field(default=None, description="Stored and returned as is.")
+    embedding_model: str | None = Field(
+        default=None, description="Model of a precomputed embedding; in results, the model that embedded it."
+    )
+    embedding_dimension: int | None = Field(
+        default=None, gt=0, description="Length of the embedding; must be the vector DB's."
+    )
+
+
+def _db_id(description: str) -> Any:
+    """The vector DB field; the current client line names it ``vector_store_id``."""
+    return Field(validation_alias=AliasChoices("vector_db_id", "vector_store_id"), description=description)
 
 
 class InsertChunksRequest(_Strict):
-    vector_db_id: str = Field(description="Vector DB to insert into (GET /v1/vector-dbs).")
+    vector_db_id: str = _db_id("Vector DB to insert into (GET /v1/vector-dbs); alias vector_store_id.")
     chunks: list[Chunk] = Field(min_length=1, description="Chunks to insert or replace.")
     ttl_seconds: int | None = Field(default=None, gt=0, description="Chunks expire after this long.")
 
@@ -124,7 +137,7 @@ class QueryParams(_Strict):
 
 
 class QueryChunksRequest(_Strict):
-    vector_db_id: str = Field(description="Vector DB to query.")
+    vector_db_id: str = _db_id("Vector DB to query; alias vector_store_id.")
     query: InterleavedContent | None = Field(default=None, description="The query text (or content).")
     params: QueryParams = Field(default_factory=QueryParams)
     query_embedding: list[float] | None = Field(
@@ -144,7 +157,7 @@ class QueryChunksRequest(_Strict):
 
 
 class DeleteChunksRequest(_Strict):
-    vector_db_id: str
+    vector_db_id: str = _db_id("Vector DB to delete from; alias vector_store_id.")
     chunk_ids: list[str] = Field(
         min_length=1, description="Ids of the chunks to delete (unknown ids are ignored)."
     )

@@ -125,6 +125,12 @@ class VectorIOAdapter:
         texts = [content_text(c.content) for c in request.chunks]
         missing = []
         for i, chunk in enumerate(request.chunks):
+            if chunk.embedding_dimension not in (None, db.embedding_dimension):
+                raise BadRequestError(
+                    f"chunks[{i}].embedding_dimension is {chunk.embedding_dimension}, but vector DB "
+                    f"'{db.identifier}' holds {db.embedding_dimension}-dimensional embeddings.",
+                    param=f"chunks.{i}.embedding_dimension",
+                )
             if chunk.embedding is not None:
                 self._check_dimension(db, chunk.embedding, f"chunks.{i}.embedding", f"chunks[{i}].embedding")
             elif not texts[i].strip():
@@ -143,6 +149,8 @@ class VectorIOAdapter:
             document: dict[str, Any] = {"content": chunk.content, "metadata": chunk.metadata}
             if chunk.chunk_metadata is not None:
                 document["chunk_metadata"] = chunk.chunk_metadata
+            if chunk.embedding is not None and chunk.embedding_model:
+                document["embedding_model"] = chunk.embedding_model
             if expires is not None:
                 document["expires_at"] = expires
             indexed[chunk_id] = IndexedChunk(chunk_id, embedding, text, chunk.metadata, document)
@@ -170,7 +178,7 @@ class VectorIOAdapter:
             hits = await self._search(db, text, vector, request)
         if params.score_threshold is not None:
             hits = [h for h in hits if h.score >= params.score_threshold]
-        return QueryChunksResponse(chunks=[_chunk(h) for h in hits], scores=[h.score for h in hits])
+        return QueryChunksResponse(chunks=[_chunk(h, db) for h in hits], scores=[h.score for h in hits])
 
     async def _search(
         self, db: VectorDB, text: str, vector: list[float] | None, request: QueryChunksRequest
@@ -239,7 +247,8 @@ class VectorIOAdapter:
         await self.index.close()
 
 
-def _chunk(hit: VectorHit) -> Chunk:
+def _chunk(hit: VectorHit, db: VectorDB) -> Chunk:
+    """A result; its embedding is by the model the chunk named, or else the DB's."""
     doc = hit.document
     return Chunk.model_construct(
         content=doc["content"],
@@ -247,4 +256,6 @@ def _chunk(hit: VectorHit) -> Chunk:
         embedding=hit.embedding,
         chunk_id=hit.id,
         chunk_metadata=doc.get("chunk_metadata"),
+        embedding_model=doc.get("embedding_model") or db.embedding_model,
+        embedding_dimension=db.embedding_dimension,
     )

@@ -181,6 +181,40 @@ class VectorIOConformance:
             assert result["chunks"][0]["chunk_id"] == "volcano"
             assert result["scores"] == sorted(result["scores"], reverse=True)
 
+    async def test_the_current_client_line_names_vector_store_id_and_embedding_models(
+        self, client: httpx.AsyncClient, target: Target, vector_db: str
+    ) -> None:
+        """llama-stack-client 0.7 names the DB ``vector_store_id`` and sends chunks with their
+        embedding model and dimension; results carry both (the DB's when a chunk named none)."""
+        dim = self.dim(target)
+        cats = {
+            "content": DOCUMENTS["cats"],
+            "chunk_id": "cats",
+            "chunk_metadata": {"document_id": "cats"},
+            "embedding": unit(dim, 0),
+            "embedding_model": "my-embedder",
+            "embedding_dimension": dim,
+        }
+        pasta = {"content": DOCUMENTS["pasta"], "chunk_id": "pasta", "embedding": unit(dim, 1)}
+        inserted = await client.post(
+            "/v1/vector-io/insert", json={"vector_store_id": vector_db, "chunks": [cats, pasta]}
+        )
+        assert inserted.status_code in (200, 204), inserted.text
+        body = {"vector_store_id": vector_db, "query": "x", "query_embedding": unit(dim, 0)}
+        result = await client.post("/v1/vector-io/query", json={**body, "params": {"max_chunks": 2}})
+        first, second = result.json()["chunks"]
+        assert (first["chunk_id"], first["embedding_model"], first["embedding_dimension"]) == (
+            "cats",
+            "my-embedder",
+            dim,
+        )
+        assert (second["chunk_id"], second["embedding_model"]) == ("pasta", target.embedding_model)
+        wrong = {"vector_store_id": vector_db, "chunks": [{**cats, "embedding_dimension": dim + 1}]}
+        refused = await client.post("/v1/vector-io/insert", json=wrong)
+        assert (
+            refused.status_code == 400 and refused.json()["error"]["param"] == "chunks.0.embedding_dimension"
+        )
+
     # -- ids, delete, ttl ----------------------------------------------------------------------
 
     async def test_same_chunk_id_replaces(
