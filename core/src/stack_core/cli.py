@@ -1,14 +1,19 @@
-"""The ``stack`` command line: run, list-apis, list-providers, config show|validate, keys."""
+"""The ``stack`` command line: run, list-apis, list-providers, config show|validate, keys.
+
+A ``StackError`` ends a command with its message on one line and exit status 2; ``--debug`` (or
+``STACK_LOG_LEVEL=debug``) adds its traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
+from .environment import configure_logging, debugging
 from .errors import ConfigError, StackError
 
 __all__ = ["main"]
@@ -33,6 +38,18 @@ def _source(config: str | None) -> str | dict[str, Any]:
     return assemble(load_plugins(), os.environ)
 
 
+def _served_source(config: str | None) -> str | dict[str, Any]:
+    """``_source``, refusing an assembled distribution that would serve nothing with what would
+    enable the installed providers."""
+    source = _source(config)
+    if isinstance(source, dict) and not source["providers"]:
+        from .distribution import nothing_enabled
+        from .plugins import load_plugins
+
+        raise ConfigError(nothing_enabled(load_plugins(), os.environ))
+    return source
+
+
 def _table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
@@ -49,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     from .config import load_config
     from .server.app import create_app
 
-    source = _source(args.config)
+    source = _served_source(args.config)
     config = load_config(source)
     server = config.server.model_copy(
         update={k: v for k, v in {"port": args.port, "host": args.host, "workers": args.workers}.items() if v}
@@ -130,32 +147,40 @@ def parser() -> argparse.ArgumentParser:
     sub = root.add_subparsers(dest="command", required=True)
     env_help = "set an environment variable for config substitution (repeatable)"
 
+    config_help = (
+        "run config file or shipped distribution name (default: $STACK_CONFIG, else a distribution "
+        "assembled from the installed providers)"
+    )
+
     run = sub.add_parser("run", help="start the server")
-    run.add_argument("config", nargs="?", help="run config file or distribution name (default: assemble)")
-    run.add_argument("--port", type=int)
-    run.add_argument("--host")
-    run.add_argument("--workers", type=int)
+    run.add_argument("config", nargs="?", help=config_help)
+    run.add_argument("--port", type=int, help="port to listen on (default: server.port, 8321)")
+    run.add_argument("--host", help="address to listen on (default: server.host, 127.0.0.1)")
+    run.add_argument("--workers", type=int, help="worker processes (default: server.workers, 1)")
     run.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help=env_help)
+    run.add_argument(
+        "--debug",
+        action="store_true",
+        help="log at DEBUG and print the traceback of a start-up failure (as STACK_LOG_LEVEL=debug)",
+    )
     run.set_defaults(func=cmd_run)
 
     sub.add_parser("list-apis", help="APIs provided by installed plugins").set_defaults(func=cmd_list_apis)
 
     providers = sub.add_parser("list-providers", help="provider types of installed plugins")
-    providers.add_argument("api", nargs="?")
+    providers.add_argument("api", nargs="?", help="only the providers of this API (e.g. inference)")
     providers.set_defaults(func=cmd_list_providers)
 
     config = sub.add_parser("config", help="inspect run configs")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     show = config_sub.add_parser("show", help="print the resolved config, secrets redacted")
-    show.add_argument("config", nargs="?")
-    show.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help=env_help)
-    show.set_defaults(func=cmd_config_show)
     validate = config_sub.add_parser(
         "validate", help="check a config (APIs, providers, their configs, resources) without starting it"
     )
-    validate.add_argument("config", nargs="?")
-    validate.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help=env_help)
-    validate.set_defaults(func=cmd_config_validate)
+    for command, func in ((show, cmd_config_show), (validate, cmd_config_validate)):
+        command.add_argument("config", nargs="?", help=config_help)
+        command.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help=env_help)
+        command.set_defaults(func=func)
 
     from .auth.keys_cli import add_keys_parser
 
@@ -165,17 +190,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("STACK_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s"
-    )
-    if not os.environ.get("STACK_ACCESS_LOG"):
-        logging.getLogger("stack.access").setLevel(logging.WARNING)
-    for noisy in ("httpx", "faiss.loader", "chromadb.telemetry"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if getattr(args, "debug", False):
+        os.environ["STACK_LOG_LEVEL"] = "DEBUG"  # spawned workers inherit it
+    configure_logging()
     _apply_env(getattr(args, "env", []))
     try:
         args.func(args)
     except StackError as exc:
+        if debugging():
+            traceback.print_exc()
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
