@@ -1,8 +1,9 @@
-"""The `stack` CLI in-process: listing, config show with redaction, errors, help."""
+"""The `stack` CLI in-process: listing, config show with redaction, errors, help, docs."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import echo_plugin
@@ -148,3 +149,26 @@ def test_distributions_ship_inside_the_package(
     assert find_config("starter") == SHIPPED / "starter.yaml"
     assert main(["config", "show", "nope"]) == 2
     assert "(shipped: llama-guard, starter)" in capsys.readouterr().err
+
+
+def test_config_schema_lists_each_provider_config_with_its_secrets(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plugins, "_cached", plugins.discover({"echo": echo_plugin}, eps=[]))
+    assert main(["list-providers", "--config-schema"]) == 0
+    schemas = json.loads(capsys.readouterr().out)
+    echo = next(p for p in schemas["providers"] if p["provider_type"] == "inline::echo")
+    assert echo["api"] == "echo" and echo["secrets"] == ["api_key"]
+    assert set(echo["schema"]["properties"]) == {"prefix", "api_key", "port"}
+    assert {a["type"] for a in schemas["auth_providers"]} >= {"api_key", "custom", "oauth2_token"}
+
+
+def test_docs_config_writes_the_reference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plugins, "_cached", plugins.discover({"echo": echo_plugin}, eps=[]))
+    target = tmp_path / "docs" / "configuration.md"
+    assert main(["docs", "config", "--output", str(target)]) == 0
+    text = target.read_text()
+    assert "### `inline::echo` (echo)" in text and "| `api_key` |" in text and "| secret |" in text
+    assert "`STACK_HOME`" in text

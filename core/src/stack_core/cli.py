@@ -1,4 +1,4 @@
-"""The ``stack`` command line: run, list-apis, list-providers, config show|validate, keys.
+"""The ``stack`` command line: run, list-apis, list-providers, config show|validate, keys, docs.
 
 A ``StackError`` ends a command with its message on one line and exit status 2; ``--debug`` (or
 ``STACK_LOG_LEVEL=debug``) adds its traceback.
@@ -7,10 +7,12 @@ A ``StackError`` ends a command with its message on one line and exit status 2; 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .environment import configure_logging, debugging
@@ -98,6 +100,13 @@ def cmd_list_providers(args: argparse.Namespace) -> None:
     from .plugins import load_plugins
 
     plugins = load_plugins()
+    if args.config_schema:
+        from .reference import config_schemas
+
+        schemas = config_schemas(plugins)
+        schemas["providers"] = [p for p in schemas["providers"] if args.api in (None, p["api"])]
+        print(json.dumps(schemas, indent=2))
+        return
     rows = [
         [s.api, s.provider_type, s.package, s.enable_env or "", s.description]
         for s in plugins.providers_for(args.api)
@@ -130,6 +139,19 @@ def cmd_config_validate(args: argparse.Namespace) -> None:
         raise SystemExit(2)
     count = sum(len(entries) for entries in config.providers.values())
     print(f"config OK: {count} provider(s) for {len(config.providers)} API(s)")
+
+
+def cmd_docs_config(args: argparse.Namespace) -> None:
+    from .plugins import load_plugins
+    from .reference import markdown
+
+    text = markdown(load_plugins())
+    if args.output is None:
+        print(text, end="")
+        return
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(text)
+    print(f"wrote {args.output}")
 
 
 def cmd_keys(args: argparse.Namespace) -> None:
@@ -169,6 +191,11 @@ def parser() -> argparse.ArgumentParser:
 
     providers = sub.add_parser("list-providers", help="provider types of installed plugins")
     providers.add_argument("api", nargs="?", help="only the providers of this API (e.g. inference)")
+    providers.add_argument(
+        "--config-schema",
+        action="store_true",
+        help="print each provider's (and auth provider's) config as JSON schema instead of a table",
+    )
     providers.set_defaults(func=cmd_list_providers)
 
     config = sub.add_parser("config", help="inspect run configs")
@@ -181,6 +208,14 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("config", nargs="?", help=config_help)
         command.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help=env_help)
         command.set_defaults(func=func)
+
+    docs = sub.add_parser("docs", help="generate documentation")
+    docs_sub = docs.add_subparsers(dest="docs_command", required=True)
+    docs_config = docs_sub.add_parser(
+        "config", help="the configuration reference (providers' options, environment variables) as Markdown"
+    )
+    docs_config.add_argument("--output", "-o", metavar="PATH", help="write it here (default: stdout)")
+    docs_config.set_defaults(func=cmd_docs_config)
 
     from .auth.keys_cli import add_keys_parser
 
