@@ -16,9 +16,9 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 
-from stack_core import create_app
+from stack_core import create_app, find_config
 
-stack = create_app("examples/distributions/starter.yaml")
+stack = create_app(find_config("starter"))  # the starter distribution shipped in stack-core
 
 
 @contextlib.asynccontextmanager

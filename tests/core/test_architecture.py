@@ -16,13 +16,13 @@ TESTS = Path(__file__).resolve().parents[1]
 
 # Lower rungs never import higher ones at module level (lazy imports inside functions excepted).
 LADDER: list[set[str]] = [
-    {"errors", "resources"},
+    {"errors", "resources", "environment"},
     {"envsubst", "context", "redact", "spec", "access", "payloads", "framing", "calls", "capabilities"},
     {"config", "hookspecs", "apis", "http"},
     {"storage", "registry", "auth", "services", "objects", "view", "registries", "clients", "jobs"},
     {"plugins", "routing", "kits", "builtin", "reconcile"},
     {"tool_router"},
-    {"stack", "distribution"},
+    {"stack", "distribution", "reference"},
     {"server"},
     {"cli", "testing"},
 ]

@@ -34,6 +34,14 @@ async def test_bearer_required_except_health_and_version(serve: Any) -> None:
     assert good.status_code == 200
 
 
+async def test_the_docs_page_is_public_and_the_document_it_shows_is_not(serve: Any) -> None:
+    async with serve(config_with_auth()) as client:
+        page = await client.get("/docs")
+        asset = await client.get("/docs/swagger-ui.css")
+        document = await client.get("/openapi.json")
+    assert (page.status_code, asset.status_code, document.status_code) == (200, 200, 401)
+
+
 async def test_registered_resource_records_its_owner(serve: Any) -> None:
     async with serve(config_with_auth()) as client:
         headers = {"authorization": "Bearer tok-alice"}

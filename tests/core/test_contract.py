@@ -237,3 +237,20 @@ def test_every_auth_provider_reference_resolves(installed: PluginSet) -> None:
         assert accepts(factory, None) or accepts(factory, None, None), (
             f"auth provider {spec.type}: factory {spec.factory!r} takes neither (config) nor (config, context)"
         )
+
+
+def test_every_config_field_is_described(installed: PluginSet) -> None:
+    """The configuration reference (``stack docs config``) shows each field's description: every
+    field of every provider's and auth provider's config (and the models they nest) has one."""
+    from stack_core.reference import fields, nested_models
+
+    models = [s.config_model() for s in installed.providers.values()]
+    models += [s.config_model() for s in installed.auth.values()]
+    undescribed = {
+        f"{model.__name__}.{field.name}"
+        for top in models
+        for model in (top, *nested_models(top))
+        for field in fields(model)
+        if not field.description
+    }
+    assert undescribed == set()

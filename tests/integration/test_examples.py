@@ -1,17 +1,22 @@
-"""The shipped examples: distributions plan with the installed plugins; the ASGI mount serves."""
+"""The shipped examples: distributions plan with the installed plugins, from any directory; the ASGI
+mount serves, its /docs page included."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from stack_core import create_app
+from stack_core.distribution import SHIPPED
 
 ROOT = Path(__file__).resolve().parents[2]
-DISTRIBUTIONS = sorted((ROOT / "examples" / "distributions").glob("*.yaml"))
+DISTRIBUTIONS = sorted(SHIPPED.glob("*.yaml"))
 ENV = {"INFERENCE_MODEL": "m", "SAFETY_MODEL": "guard"}
 
 
@@ -21,8 +26,16 @@ def test_distribution_plans(path: Path) -> None:
     assert "inference" in {spec.name for spec in app.state.stack.plan()}
 
 
+def test_a_distribution_is_found_by_name_outside_the_checkout(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "stack_core.cli", "config", "validate", "starter"]
+    env = {**os.environ, "STACK_HOME": str(tmp_path / "home")}
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("config OK")
+
+
 def test_starter_switches_remote_providers_on_by_env() -> None:
-    path = ROOT / "examples" / "distributions" / "starter.yaml"
+    path = SHIPPED / "starter.yaml"
     bare = create_app(path, env={}).state.config.providers["inference"]
     with_vllm = create_app(path, env={"VLLM_URL": "http://x/v1"}).state.config.providers["inference"]
     assert [p.provider_id for p in bare] == ["sentence-transformers"]
@@ -40,5 +53,8 @@ async def test_asgi_mount_example(monkeypatch: pytest.MonkeyPatch) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://host") as client:
             assert (await client.get("/")).status_code == 200
             assert (await client.get("/llm/v1/health")).json() == {"status": "OK"}
+            docs = (await client.get("/llm/docs")).text
+            assert '"/llm/openapi.json"' in docs and '"/llm/docs/swagger-ui-bundle.js"' in docs
+            assert (await client.get("/llm/docs/swagger-ui.css")).status_code == 200
             models = (await client.get("/llm/v1/models")).json()["data"]
     assert "all-MiniLM-L6-v2" in {m["id"] for m in models}

@@ -1,4 +1,5 @@
-"""`stack run` as a real process: restart persistence, crash safety, TLS, workers, SIGTERM."""
+"""`stack run` as a real process: restart persistence, crash safety, TLS, workers, SIGTERM, start-up
+messages (one banner; a failure is one line and exit 2, with one worker or several)."""
 
 from __future__ import annotations
 
@@ -85,6 +86,13 @@ def test_https_with_a_self_signed_certificate(backend: str, tmp_path: Path) -> N
             httpx.get(server.url.replace("https", "http") + "/v1/health")
 
 
+def test_the_banner_is_printed_once_and_hypercorn_adds_none(backend: str, tmp_path: Path) -> None:
+    with stack_server(config_for(backend), tmp_path) as server:
+        assert server.stop() == 0
+        log = server.log()
+    assert log.count("Stack serving on http://127.0.0.1:") == 1 and "Running on" not in log
+
+
 def test_two_workers_share_the_registry(backend: str, tmp_path: Path) -> None:
     with stack_server(config_for(backend), tmp_path, args=("--workers", "2")) as server:
         body = {"model_id": "shared", "provider_id": "vllm", "provider_model_id": "m1"}
@@ -96,6 +104,9 @@ def test_two_workers_share_the_registry(backend: str, tmp_path: Path) -> None:
                 seen.add(client.get(f"{server.url}/v1/models/shared").status_code)
                 seen.add(client.post(f"{server.url}/v1/chat/completions", json=chat).status_code)
         assert seen == {200}
+        assert server.stop() == 0
+        log = server.log()
+    assert log.count("Stack serving on") == 1 and "(2 worker(s))" in log and "Running on" not in log
 
 
 def test_client_certificates_are_required_with_tls_cafile(backend: str, tmp_path: Path) -> None:
@@ -135,11 +146,13 @@ def test_connections_closed_by_clients_are_released(backend: str, tmp_path: Path
         assert sockets_of(server.process.pid) <= before + 2
 
 
-def stack_run(config: dict[str, object], tmp_path: Path, port: int) -> subprocess.CompletedProcess[str]:
+def stack_run(
+    config: dict[str, object], tmp_path: Path, port: int, *args: str
+) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(config))
     env = {**os.environ, "STACK_HOME": str(tmp_path / "home")}
-    command = [sys.executable, "-m", "stack_core.cli", "run", str(path), "--port", str(port)]
+    command = [sys.executable, "-m", "stack_core.cli", "run", str(path), "--port", str(port), *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -165,3 +178,18 @@ def test_start_up_failures_are_one_message_and_exit_2(tmp_path: Path) -> None:
     assert no_database.returncode == 2 and "Traceback" not in no_database.stderr
     assert "metadata_store: cannot open the stack's database" in no_database.stderr
     assert "hunter2" not in no_database.stderr
+
+
+def test_a_worker_that_cannot_start_is_one_message_and_exit_2(tmp_path: Path) -> None:
+    store = {"type": "sql", "url": "postgresql+asyncpg://u:hunter2@127.0.0.1:9/db"}
+    failed = stack_run({**FILES, "metadata_store": store}, tmp_path, free_port(), "--workers", "2")
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr, failed.stderr
+    assert failed.stderr.count("error: metadata_store: cannot open the stack's database") == 1
+    assert "Stack serving on" not in failed.stdout and "hunter2" not in failed.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = stack_run(FILES, tmp_path, port, "--workers", "2")
+    assert busy.returncode == 2 and "Traceback" not in busy.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in busy.stderr

@@ -93,6 +93,7 @@ _EXPORTS: dict[str, str] = {
     "ConfigModel": "stack_core.config",
     "RunConfig": "stack_core.config",
     "load_config": "stack_core.config",
+    "find_config": "stack_core.distribution",
     "Stack": "stack_core.stack",
     "Resource": "stack_core.resources",
     "Model": "stack_core.resources",
@@ -313,6 +314,7 @@ __all__ = [
     "decode_reply",
     "decode_stream",
     "derive_chunk_id",
+    "find_config",
     "hookimpl",
     "keyword_terms",
     "load_config",
@@ -426,6 +428,7 @@ if TYPE_CHECKING:
     )
     from .config import ConfigModel, RemoteInferenceConfig, RunConfig, load_config
     from .context import current_user
+    from .distribution import find_config
     from .errors import (
         AuthenticationError,
         BadRequestError,

@@ -1,9 +1,10 @@
 """Distributions: a run config assembled from installed plugins, or read by name.
 
 With no config file, every installed inline provider is enabled with its sample config, and every
-remote provider whose ``enable_env`` variable is set (``VLLM_URL``, ``OLLAMA_URL``, ...).
-``stack run NAME`` reads ``NAME.yaml`` from ``$STACK_DISTRIBUTIONS_DIR`` or
-``./examples/distributions``.
+remote provider whose ``enable_env`` variable is set (``VLLM_URL``, ``OLLAMA_URL``, ...);
+``nothing_enabled`` says what would enable the installed providers when that leaves nothing.
+``stack run NAME`` reads ``NAME.yaml`` from ``$STACK_DISTRIBUTIONS_DIR``, then from the
+distributions shipped in this package (``stack_core/distributions``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .hookspecs import ProviderSpec
 from .plugins import PluginSet
 
-__all__ = ["assemble", "find_config"]
+__all__ = ["SHIPPED", "assemble", "find_config", "nothing_enabled", "shipped_distributions"]
+
+SHIPPED = Path(__file__).parent / "distributions"
 
 
 def assemble(plugins: PluginSet, env: Mapping[str, str]) -> dict[str, Any]:
@@ -68,12 +72,48 @@ def find_config(name: str) -> Path:
         return path
     if path.suffix in (".yaml", ".yml") or os.sep in name:
         raise ConfigError(f"run config {name!r} does not exist")
-    dirs = [os.environ.get("STACK_DISTRIBUTIONS_DIR", ""), "examples/distributions"]
-    for directory in filter(None, dirs):
-        candidate = Path(directory) / f"{name}.yaml"
+    dirs = [Path(d) for d in (os.environ.get("STACK_DISTRIBUTIONS_DIR"),) if d] + [SHIPPED]
+    for directory in dirs:
+        candidate = directory / f"{name}.yaml"
         if candidate.is_file():
             return candidate
     raise ConfigError(
         f"no run config or distribution named {name!r}; looked for {name}.yaml in "
-        f"{', '.join(d for d in dirs if d)}"
+        f"{', '.join(map(str, dirs))} (shipped: {', '.join(shipped_distributions())})"
+    )
+
+
+def shipped_distributions() -> list[str]:
+    """Names of the distributions shipped in stack-core (``stack run NAME``)."""
+    return sorted(p.stem for p in SHIPPED.glob("*.yaml"))
+
+
+def _how_to_enable(spec: ProviderSpec, plugins: PluginSet, env: Mapping[str, str]) -> str:
+    if spec.enable_env is not None and not env.get(spec.enable_env):
+        return f"set {spec.enable_env}"
+    if spec.enable_env is None and spec.is_remote:
+        return "name it in a run config"
+    missing = [d for d in spec.deps if not plugins.providers_for(d)]
+    if missing:
+        return f"install a provider for {', '.join(missing)}"
+    return f"enable a provider for {', '.join(spec.deps)}"
+
+
+def nothing_enabled(plugins: PluginSet, env: Mapping[str, str]) -> str:
+    """Why a distribution assembled from ``plugins`` under ``env`` serves nothing, and what each
+    installed provider needs to be enabled (derived from what the providers declare)."""
+    specs = plugins.providers_for()
+    lines = [
+        f"  {spec.provider_type} ({spec.api}, package {spec.package}): {_how_to_enable(spec, plugins, env)}"
+        for spec in specs
+    ]
+    installed = (
+        "Installed providers and what enables them:\n" + "\n".join(lines)
+        if lines
+        else "No provider package is installed (e.g. `pip install stack-provider-vllm`)."
+    )
+    return (
+        "nothing to serve: no run config was named and no installed provider is enabled, so no API "
+        f"would be served.\n{installed}\nOr name a run config or distribution: `stack run CONFIG` "
+        f"(shipped: {', '.join(shipped_distributions())}), or set STACK_CONFIG."
     )

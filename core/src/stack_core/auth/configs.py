@@ -89,16 +89,16 @@ class GitHubTokenConfig(ConfigModel):
     )
     cache_ttl: float = Field(default=300.0, description="Seconds a validated token is trusted (0: never).")
     timeout: float = Field(default=5.0, description="Seconds to wait for the GitHub API.")
-    verify_tls: bool = True
-    tls_cafile: str | None = None
+    verify_tls: bool = Field(default=True, description="Verify the endpoint's TLS certificate.")
+    tls_cafile: str | None = Field(default=None, description="CA bundle for the endpoint's certificate.")
 
 
 class CustomAuthConfig(ConfigModel):
     endpoint: str = Field(description="URL that validates tokens.")
     timeout: float = Field(default=5.0, description="Seconds to wait for the endpoint.")
     cache_ttl: float = Field(default=60.0, description="Seconds a validated token is trusted (0: never).")
-    verify_tls: bool = True
-    tls_cafile: str | None = None
+    verify_tls: bool = Field(default=True, description="Verify the endpoint's TLS certificate.")
+    tls_cafile: str | None = Field(default=None, description="CA bundle for the endpoint's certificate.")
 
 
 class ApiKeyAuthConfig(ConfigModel):

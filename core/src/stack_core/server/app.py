@@ -30,6 +30,7 @@ from ..plugins import PluginSet, load_plugins
 from ..services import stack_version
 from ..spec import ApiSpec
 from ..stack import Stack
+from .docs import docs_routes
 from .endpoints import AsgiEndpoint, make_endpoint
 from .errors import error_response
 from .memory import malloc_trim, trim_when_idle
@@ -180,7 +181,7 @@ def create_app(
             )
         )
     app = Starlette(
-        routes=[*_routes(specs, stack), Route("/openapi.json", openapi, methods=["GET"])],
+        routes=[*_routes(specs, stack), Route("/openapi.json", openapi, methods=["GET"]), *docs_routes()],
         middleware=middleware,
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,

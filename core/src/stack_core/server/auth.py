@@ -1,7 +1,8 @@
 """Bearer-token authentication through the configured auth provider (``server.auth``).
 
-Every route requires ``Authorization: Bearer <token>`` except health, readiness and version. The provider's
-``authenticate`` returns the ``User`` that the rest of the request runs as (``current_user``).
+Every route requires ``Authorization: Bearer <token>`` except health, readiness, version and the
+``/docs`` page with its assets. The provider's ``authenticate`` returns the ``User`` that the rest
+of the request runs as (``current_user``).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from ..context import current_user
 from ..errors import AuthenticationError, ConfigError, PermissionDeniedError
 from ..hookspecs import AuthContext, Authenticator, RequestInfo
 from ..plugins import PluginSet
+from .docs import DOCS_PATHS
 from .errors import error_response
 
 __all__ = ["PUBLIC_PATHS", "AuthMiddleware", "build_authenticator", "route_path"]
 
-PUBLIC_PATHS = frozenset({"/v1/health", "/v1/health/ready", "/v1/version"})
+PUBLIC_PATHS = frozenset({"/v1/health", "/v1/health/ready", "/v1/version", *DOCS_PATHS})
 CHALLENGE = {"www-authenticate": 'Bearer realm="stack"'}
 
 

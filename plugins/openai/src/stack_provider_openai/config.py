@@ -40,7 +40,13 @@ def config_for(service: Hosted) -> type[RemoteInferenceConfig]:
     """``RemoteInferenceConfig`` with this service's URL and provider-data key as defaults."""
     fields: dict[str, Any] = {
         "url": (str, Field(default=service.url, description=f"{service.title} API base URL.")),
-        "provider_data_key": (str | None, Field(default=service.provider_data_key)),
+        "provider_data_key": (
+            str | None,
+            Field(
+                default=service.provider_data_key,
+                description="Key in the X-Stack-Provider-Data header holding a per-request API key.",
+            ),
+        ),
     }
     model: type[RemoteInferenceConfig] = create_model(
         f"{service.title.replace(' ', '')}Config", __base__=RemoteInferenceConfig, **fields

@@ -43,7 +43,7 @@ class Rule(ConfigModel):
 class ShieldEntry(ConfigModel):
     """A shield this provider lists at start (registered automatically)."""
 
-    shield_id: str
+    shield_id: str = Field(description="Shield id the shield is registered under.")
     rule_sets: list[str] | None = Field(default=None, description="Rule sets it applies; None: all.")
 
 
