@@ -3,5 +3,6 @@
 - ``openai_compat``: the client and adapter an OpenAI-compatible inference provider is made of;
 - ``vector_index``: the ``VectorIndex`` protocol a vector engine implements, with keyword ranking
   and fusion helpers;
-- ``vector_adapter``: ``VectorIOAdapter``, a ``VectorIndex`` made into a vector_io provider.
+- ``vector_adapter``: ``VectorIOAdapter``, a ``VectorIndex`` made into a vector_io provider;
+- ``documents``: text extracted from documents (text, Markdown, PDF) and split into token windows.
 """
