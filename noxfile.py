@@ -31,6 +31,7 @@ COMPANIONS: dict[str, tuple[str, ...]] = {
     "llama-guard": ("vllm",),
     **{vector: ("sentence-transformers",) for vector in ("chromadb", "faiss", "pgvector", "qdrant")},
     "vector-stores": ("sentence-transformers", "faiss", "localfs", "vllm"),
+    "rag-runtime": ("sentence-transformers", "faiss", "localfs", "vllm"),
 }
 
 

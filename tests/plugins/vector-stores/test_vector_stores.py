@@ -14,6 +14,7 @@ import openai
 import pytest
 from auth_endpoint import spawn_auth_endpoint
 from backends import stack_server
+from documents import minimal_pdf
 from llama_stack_client import LlamaStackClient
 
 from stack_core.testing import StackServer
@@ -38,29 +39,6 @@ def stores_config(**server: object) -> dict[str, Any]:
         },
         "server": server,
     }
-
-
-def minimal_pdf(*lines: str) -> bytes:
-    """A one-page PDF showing ``lines`` in Helvetica, written by hand (correct xref offsets)."""
-    shown = " T* ".join(f"({line}) Tj" for line in lines)
-    stream = f"BT /F1 12 Tf 14 TL 72 720 Td {shown} ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stack_provider_vector_stores.chunking import chunk_text, count_tokens
 from stack_provider_vector_stores.config import VectorStoresConfig
-from stack_provider_vector_stores.extract import ExtractionError, extract_text
 from stack_provider_vector_stores.ingest import Ingestor, chunk_id
 from stack_provider_vector_stores.records import Records
 
@@ -26,6 +24,7 @@ from stack_core import (
     Resource,
     new_job_id,
 )
+from stack_core.kits.documents import ExtractionError, chunk_text, count_tokens, extract_text
 from stack_core.payloads import BinaryContent
 from stack_core.storage import Database
 

@@ -6,4 +6,5 @@
 - ``vector_adapter``: ``VectorIOAdapter``, a ``VectorIndex`` made into a vector_io provider;
 - ``web_search``: ``WebSearchRuntime``, the ``builtin::websearch`` tool runtime over a hosted search
   API, with the request and reply of each service supplied by a ``SearchEngine``.
+- ``documents``: text extracted from documents (text, Markdown, PDF) and split into token windows.
 """

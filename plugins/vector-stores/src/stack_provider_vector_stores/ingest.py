@@ -31,10 +31,9 @@ from stack_core import (
     VectorIOClient,
 )
 from stack_core.apis.vector_stores import BatchFile
+from stack_core.kits.documents import ExtractionError, chunk_text, extract_text
 
-from .chunking import chunk_text
 from .config import VectorStoresConfig
-from .extract import ExtractionError, extract_text
 from .records import Body, Records
 
 log = logging.getLogger("stack.vector_stores")

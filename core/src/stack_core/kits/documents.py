@@ -1,8 +1,15 @@
-"""Text extraction from uploaded files: plain text (any UTF-8 text), Markdown and PDF (pypdf).
+"""Documents made into text chunks: extraction (plain text, Markdown, PDF) and token windows.
 
-``extract_text`` returns the document's text as parts (one per PDF page, one otherwise) or raises
-``ExtractionError`` with the OpenAI ``last_error`` code: ``unsupported_file`` for a type it cannot
-read (images, archives, other binaries), ``invalid_file`` for a damaged file or one with no text.
+``extract_text`` returns a document's text as parts (one per PDF page, one otherwise) or raises
+``ExtractionError`` with an OpenAI ``last_error`` code: ``unsupported_file`` for a type it cannot
+read (images, archives, other binaries, PDF without ``pypdf`` installed), ``invalid_file`` for a
+damaged file or one with no text. PDF support needs ``pypdf``, imported only when a PDF arrives:
+a plugin that extracts documents declares it.
+
+``chunk_text`` splits text into overlapping windows of approximate tokens (no tokenizer download):
+a token is a run of word characters or one punctuation mark, which tracks subword tokenizers'
+counts closely enough for sizing chunks. Chunks are slices of the original text, so whitespace and
+line breaks inside them are kept.
 """
 
 from __future__ import annotations
@@ -12,7 +19,28 @@ import re
 from pathlib import PurePath
 from typing import Literal
 
-__all__ = ["ExtractionError", "extract_text", "markdown_to_text"]
+__all__ = ["ExtractionError", "chunk_text", "count_tokens", "extract_text", "markdown_to_text"]
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def count_tokens(text: str) -> int:
+    return sum(1 for _ in _TOKEN.finditer(text))
+
+
+def chunk_text(text: str, max_tokens: int, overlap: int) -> list[str]:
+    """Windows of at most ``max_tokens`` tokens, each sharing ``overlap`` tokens with the previous."""
+    if not 0 <= overlap < max_tokens:
+        raise ValueError("overlap must be at least 0 and less than max_tokens")
+    spans = [m.span() for m in _TOKEN.finditer(text)]
+    chunks: list[str] = []
+    for start in range(0, len(spans), max_tokens - overlap):
+        window = spans[start : start + max_tokens]
+        chunks.append(text[window[0][0] : window[-1][1]])
+        if start + max_tokens >= len(spans):
+            break
+    return chunks
+
 
 SUPPORTED = "plain text, Markdown and PDF"
 _MAGIC = {
@@ -66,9 +94,13 @@ def _decode(data: bytes, filename: str) -> str:
 
 
 def _pdf(data: bytes, filename: str) -> list[str]:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
+    try:
+        from pypdf import PdfReader
+        from pypdf.errors import PyPdfError
+    except ImportError:
+        raise ExtractionError(
+            "unsupported_file", f"'{filename}' is a PDF, and reading PDFs needs pypdf installed."
+        ) from None
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
