@@ -81,6 +81,9 @@ async def test_a_groups_tools_are_listed_once_until_the_group_changes(client: ht
 async def test_invoke_goes_to_the_first_group_with_the_tool(client: httpx.AsyncClient) -> None:
     reply = await invoke(client, "echo", text="hi")
     assert reply.status_code == 200 and reply.json()["content"] == "geo:echo:{'text': 'hi'}"
+    qualified = await invoke(client, "misc/echo", text="hi")
+    assert qualified.json()["content"] == "misc:echo:{'text': 'hi'}"
+    assert (await client.get("/v1/tools/misc/echo")).json()["toolgroup_id"] == "misc"
     failed = (await invoke(client, "fail")).json()
     assert failed["error_message"] == "the tool failed" and failed["error_code"] == 1
     assert provider(client).calls[-1] == ("misc", "fail", {})

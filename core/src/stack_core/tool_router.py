@@ -4,7 +4,8 @@ A group's tools are listed by its provider the first time they are needed and ke
 changes (unregistered, or registered again with another endpoint, provider or args). ``invoke``
 finds the group that has the tool among the groups the current user may use, listing the ones not
 yet listed, and calls that group's provider with a ``ToolInvocation``. A name two groups share goes
-to the first group in registration order that has it.
+to the first group in registration order that has it; qualified by its group
+(``builtin::rag/knowledge_search``, the 0.2 line's notation) it goes to that group.
 
 A group whose listing fails is reported where it is named (``GET /v1/tools?toolgroup_id=``, or
 an ``invoke`` that finds the tool nowhere else) and left out, with a warning in the log, of the
@@ -174,7 +175,14 @@ class ToolRuntimeRouter:
         return listing.tools if listing is not None and listing.fingerprint == _fingerprint(group) else None
 
     async def _find(self, tool_name: str) -> tuple[ToolGroup, ToolDef]:
-        """The first group (in registration order) the current user may use that has the tool."""
+        """The first group (in registration order) the current user may use that has the tool; a
+        name qualified by its group (``builtin::rag/knowledge_search``) names the group itself."""
+        group_id, _, short = tool_name.rpartition("/")
+        if group_id and self.view.registry.get(TOOL_GROUPS.type, group_id) is not None:
+            group = await self._group(group_id, "tool_name")
+            tools = await self._tools(group)
+            if short in tools:
+                return group, tools[short]
         groups = self._groups()
         for group in groups:
             tools = self._cached(group)
@@ -236,13 +244,13 @@ class ToolRuntimeRouter:
         return {"data": list((await self._tools(group)).values())}
 
     async def invoke_tool(self, request: InvokeToolRequest) -> Any:
-        group, _ = await self._find(request.tool_name)
+        group, tool = await self._find(request.tool_name)
         method = self._invoke.get(group.provider_id)
         if method is None:
             raise self._not_running(group)
         token = routed_resource.set(group)
         try:
-            reply = await method(ToolInvocation(group, request.tool_name, request.kwargs))
+            reply = await method(ToolInvocation(group, tool.name, request.kwargs))
         finally:
             routed_resource.reset(token)
         return (
