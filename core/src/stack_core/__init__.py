@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "VectorStoresClient": "stack_core.clients",
     "McpEndpoint": "stack_core.resources",
     "ToolGroupUnregistrar": "stack_core.apis.resources",
     "ToolGroupRegistrar": "stack_core.apis.resources",
@@ -169,6 +170,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "VectorStoresClient",
     "LLAMA_STACK_CHUNKS",
     "NAMED_EVENTS",
     "OPENAI_CHUNKS",
@@ -337,6 +339,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .clients import VectorStoresClient
     from .access import Action
     from .apis.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest, InferenceProvider
     from .apis.resources import (
