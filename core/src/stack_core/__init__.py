@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "provider_data": "stack_core.context",
+    "ResourceReader": "stack_core.hookspecs",
+    "paginate": "stack_core.objects",
     "VectorStoresClient": "stack_core.clients",
     "McpEndpoint": "stack_core.resources",
     "ToolGroupUnregistrar": "stack_core.apis.resources",
@@ -170,6 +173,9 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "provider_data",
+    "ResourceReader",
+    "paginate",
     "VectorStoresClient",
     "LLAMA_STACK_CHUNKS",
     "NAMED_EVENTS",
@@ -339,6 +345,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .context import provider_data
+    from .hookspecs import ResourceReader
+    from .objects import paginate
     from .clients import VectorStoresClient
     from .access import Action
     from .apis.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest, InferenceProvider

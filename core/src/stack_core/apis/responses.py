@@ -250,7 +250,9 @@ class FileSearchTool(_Strict):
 
 
 class WebSearchTool(_Strict):
-    type: Literal["web_search", "web_search_preview", "web_search_preview_2025_03_11", "web_search_2025_08_26"]
+    type: Literal[
+        "web_search", "web_search_preview", "web_search_preview_2025_03_11", "web_search_2025_08_26"
+    ]
     search_context_size: Literal["low", "medium", "high"] | None = None
     user_location: dict[str, Any] | None = None
     filters: dict[str, Any] | None = None
@@ -346,9 +348,13 @@ class CreateResponseRequest(_Strict):
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
     user: str | None = None
-    include: list[str] | None = Field(default=None, description="Accepted; file search results are always given.")
+    include: list[str] | None = Field(
+        default=None, description="Accepted; file search results are always given."
+    )
     truncation: Literal["auto", "disabled"] | None = None
-    max_infer_iters: int = Field(default=10, ge=1, le=100, description="Stack: model steps at most.")
+    max_infer_iters: int | None = Field(
+        default=None, ge=1, le=100, description="Stack: model steps at most (default: the provider's)."
+    )
     guardrails: list[str] = Field(
         default_factory=list, description="Stack: shields run on the input and on the answer."
     )
@@ -489,7 +495,9 @@ def _route(
     method: Literal["GET", "POST", "DELETE"], path: str, name: str, request: Any, response: Any, **more: Any
 ) -> Route:
     summary = (ResponsesProvider.__dict__[name].__doc__ or name).split("\n")[0]
-    return Route(method, path, name, request, response, aliases=("/v1/openai" + path,), summary=summary, **more)
+    return Route(
+        method, path, name, request, response, aliases=("/v1/openai" + path,), summary=summary, **more
+    )
 
 
 RESPONSES_API = ApiSpec(
@@ -497,8 +505,15 @@ RESPONSES_API = ApiSpec(
     description="OpenAI-compatible Responses: a model turn with server-side tools, stored per user.",
     protocol=ResponsesProvider,
     routes=(
-        _route("POST", "/v1/responses", "create_response", CreateResponseRequest, Response, stream=True,
-               framing=NAMED_EVENTS),
+        _route(
+            "POST",
+            "/v1/responses",
+            "create_response",
+            CreateResponseRequest,
+            Response,
+            stream=True,
+            framing=NAMED_EVENTS,
+        ),
         _route("GET", "/v1/responses", "list_responses", ListResponsesRequest, ResponseList),
         _route("GET", _ONE, "retrieve_response", ResponseIdRequest, Response),
         _route("DELETE", _ONE, "delete_response", ResponseIdRequest, ResponseDeleted),
