@@ -173,10 +173,6 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
-    "provider_data",
-    "ResourceReader",
-    "paginate",
-    "VectorStoresClient",
     "LLAMA_STACK_CHUNKS",
     "NAMED_EVENTS",
     "OPENAI_CHUNKS",
@@ -269,6 +265,7 @@ __all__ = [
     "RequestInfo",
     "Resource",
     "ResourceKind",
+    "ResourceReader",
     "Route",
     "RunConfig",
     "RunShieldRequest",
@@ -313,6 +310,7 @@ __all__ = [
     "VectorStoreFile",
     "VectorStoreFileBatch",
     "VectorStoreSearchResponse",
+    "VectorStoresClient",
     "VectorStoresProvider",
     "bm25_rank",
     "content_text",
@@ -327,6 +325,8 @@ __all__ = [
     "moderation_id",
     "moderation_result",
     "new_job_id",
+    "paginate",
+    "provider_data",
     "resource_api",
 ]
 
@@ -345,10 +345,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .context import provider_data
-    from .hookspecs import ResourceReader
-    from .objects import paginate
-    from .clients import VectorStoresClient
     from .access import Action
     from .apis.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest, InferenceProvider
     from .apis.resources import (
@@ -433,11 +429,12 @@ if TYPE_CHECKING:
         ToolRuntimeClient,
         Usage,
         VectorIOClient,
+        VectorStoresClient,
         decode_reply,
         decode_stream,
     )
     from .config import ConfigModel, RemoteInferenceConfig, RunConfig, load_config
-    from .context import current_user
+    from .context import current_user, provider_data
     from .errors import (
         AuthenticationError,
         BadRequestError,
@@ -468,12 +465,13 @@ if TYPE_CHECKING:
         RegisterProvider,
         Registry,
         RequestInfo,
+        ResourceReader,
         hookimpl,
     )
     from .jobs import Job, JobHandle, JobService, new_job_id
     from .kits.vector_adapter import VectorIOAdapter, derive_chunk_id
     from .kits.vector_index import IndexedChunk, VectorHit, VectorIndex, bm25_rank, keyword_terms
-    from .objects import OwnedObject, OwnedObjects
+    from .objects import OwnedObject, OwnedObjects, paginate
     from .payloads import BinaryContent, FileUpload
     from .resources import (
         Benchmark,

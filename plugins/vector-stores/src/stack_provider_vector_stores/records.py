@@ -31,8 +31,6 @@ Body = dict[str, Any]
 DAY = 86400
 
 
-
-
 class Row:
     """A body with its id, for ``paginate``."""
 
