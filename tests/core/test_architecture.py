@@ -187,7 +187,10 @@ def test_discovery_builds_nothing_a_config_does_not_serve() -> None:
     import sys
 
     lazy = (
-        *(f"stack_core.apis.{name}" for name in ("files", "safety", "vector_io", "vector_stores")),
+        *(
+            f"stack_core.apis.{name}"
+            for name in ("files", "safety", "vector_io", "vector_stores", "responses")
+        ),
         "stack_core.kits.openai_compat",
         "stack_core.auth.configs",
         "aiohttp",

@@ -89,6 +89,14 @@ async def test_invoke_goes_to_the_first_group_with_the_tool(client: httpx.AsyncC
     assert provider(client).calls[-1] == ("misc", "fail", {})
 
 
+async def test_invoke_naming_a_group_uses_that_groups_tool(client: httpx.AsyncClient) -> None:
+    body = {"tool_name": "echo", "kwargs": {"text": "hi"}, "toolgroup_id": "misc"}
+    reply = await client.post("/v1/tool-runtime/invoke", json=body)
+    assert reply.status_code == 200 and reply.json()["content"] == "misc:echo:{'text': 'hi'}"
+    reply = await client.post("/v1/tool-runtime/invoke", json={**body, "tool_name": "describe"})
+    assert reply.status_code == 404 and "'misc' has no tool 'describe'" in reply.json()["error"]["message"]
+
+
 async def test_unknown_tools_and_groups_are_404s_naming_them(client: httpx.AsyncClient) -> None:
     reply = await invoke(client, "teleport")
     error = reply.json()["error"]

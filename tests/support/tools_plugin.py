@@ -3,6 +3,7 @@ calls, for the kernel's tool router tests (no network)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
@@ -52,7 +53,8 @@ class ToolsConfig(BaseModel):
 
 
 class ScriptedTools:
-    """Group args: ``tools`` (names of ``TOOLS`` the group has), ``broken`` (listing fails)."""
+    """Group args: ``tools`` (names of ``TOOLS`` the group has), ``broken`` (listing fails),
+    ``delay`` (seconds each call takes)."""
 
     def __init__(self, config: ToolsConfig, context: ProviderContext) -> None:
         self.listings: Counter[str] = Counter()
@@ -70,6 +72,7 @@ class ScriptedTools:
 
     async def invoke_tool(self, call: ToolInvocation) -> ToolInvocationResult:
         self.calls.append((call.group.identifier, call.tool_name, dict(call.kwargs)))
+        await asyncio.sleep(float((call.group.args or {}).get("delay") or 0))
         if call.tool_name == "fail":
             return ToolInvocationResult(error_message="the tool failed", error_code=1)
         return ToolInvocationResult(content=f"{call.group.identifier}:{call.tool_name}:{dict(call.kwargs)}")

@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "provider_data": "stack_core.context",
+    "ResourceReader": "stack_core.hookspecs",
+    "paginate": "stack_core.objects",
+    "VectorStoresClient": "stack_core.clients",
     "McpEndpoint": "stack_core.resources",
     "ToolGroupUnregistrar": "stack_core.apis.resources",
     "ToolGroupRegistrar": "stack_core.apis.resources",
@@ -262,6 +266,7 @@ __all__ = [
     "RequestInfo",
     "Resource",
     "ResourceKind",
+    "ResourceReader",
     "Route",
     "RunConfig",
     "RunShieldRequest",
@@ -306,6 +311,7 @@ __all__ = [
     "VectorStoreFile",
     "VectorStoreFileBatch",
     "VectorStoreSearchResponse",
+    "VectorStoresClient",
     "VectorStoresProvider",
     "bm25_rank",
     "content_text",
@@ -321,6 +327,8 @@ __all__ = [
     "moderation_id",
     "moderation_result",
     "new_job_id",
+    "paginate",
+    "provider_data",
     "resource_api",
 ]
 
@@ -423,11 +431,12 @@ if TYPE_CHECKING:
         ToolRuntimeClient,
         Usage,
         VectorIOClient,
+        VectorStoresClient,
         decode_reply,
         decode_stream,
     )
     from .config import ConfigModel, RemoteInferenceConfig, RunConfig, load_config
-    from .context import current_user
+    from .context import current_user, provider_data
     from .distribution import find_config
     from .errors import (
         AuthenticationError,
@@ -459,12 +468,13 @@ if TYPE_CHECKING:
         RegisterProvider,
         Registry,
         RequestInfo,
+        ResourceReader,
         hookimpl,
     )
     from .jobs import Job, JobHandle, JobService, new_job_id
     from .kits.vector_adapter import VectorIOAdapter, derive_chunk_id
     from .kits.vector_index import IndexedChunk, VectorHit, VectorIndex, bm25_rank, keyword_terms
-    from .objects import OwnedObject, OwnedObjects
+    from .objects import OwnedObject, OwnedObjects, paginate
     from .payloads import BinaryContent, FileUpload
     from .resources import (
         Benchmark,

@@ -34,7 +34,14 @@ from .spec import ApiRef, ApiSpec, ResourceKind, resolved
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-    from .clients import FilesClient, InferenceClient, SafetyClient, ToolRuntimeClient, VectorIOClient
+    from .clients import (
+        FilesClient,
+        InferenceClient,
+        SafetyClient,
+        ToolRuntimeClient,
+        VectorIOClient,
+        VectorStoresClient,
+    )
     from .jobs import JobService
     from .objects import OwnedObjects
     from .storage import Database
@@ -95,7 +102,7 @@ class ProviderContext:
     """What a provider factory receives besides its config: explicit dependencies, no injection.
 
     ``deps`` maps each API named in the spec's ``deps``/``optional_deps`` (when configured) to its
-    ``ApiHandle``; ``inference``, ``vector_io``, ``safety`` and ``files`` give typed clients over those
+    ``ApiHandle``; ``inference``, ``vector_io``, ``safety``, ``files``, ``tool_runtime`` and ``vector_stores`` give typed clients over those
     handles. Calls through them go where an HTTP request would (routing, the current user's
     access rules, provider-call wrappers). ``database`` is the stack's SQL database for providers
     that persist state; ``state_dir`` a directory of their own. Per-user objects (files, vector
@@ -173,6 +180,13 @@ class ProviderContext:
         from .clients import FilesClient
 
         return FilesClient(self._dep("files"))
+
+    @property
+    def vector_stores(self) -> VectorStoresClient:
+        """A typed client of the Vector stores API (declare ``deps=("vector_stores",)``)."""
+        from .clients import VectorStoresClient
+
+        return VectorStoresClient(self._dep("vector_stores"))
 
 
 Factory = Callable[[Any, ProviderContext], "Awaitable[object] | object"]

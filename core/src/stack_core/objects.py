@@ -9,7 +9,8 @@ user may not read is reported as not found).
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, insert, select, update
@@ -20,7 +21,7 @@ from .errors import NotFoundError, PermissionDeniedError
 from .resources import User
 from .storage import Database
 
-__all__ = ["OwnedObject", "OwnedObjects"]
+__all__ = ["OwnedObject", "OwnedObjects", "paginate"]
 
 
 class OwnedObject:
@@ -139,3 +140,28 @@ class OwnedObjects:
         async with self.database.engine.begin() as conn:
             await conn.execute(delete(self.table).where(where))
         return obj
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_HasId)
+
+
+def paginate(
+    items: Sequence[T], order: str, limit: int, after: str | None = None, before: str | None = None
+) -> tuple[list[T], bool]:
+    """A page of ``items`` (oldest first) in ``order`` (``asc``/``desc``), after or before a cursor
+    id, as OpenAI's list routes page; and whether there are more."""
+    ordered = list(items) if order == "asc" else list(reversed(items))
+    ids = [item.id for item in ordered]
+    if after is not None:
+        ordered = ordered[ids.index(after) + 1 :] if after in ids else []
+    if before is not None:
+        ids = [item.id for item in ordered]
+        end = ids.index(before) if before in ids else 0
+        start = max(0, end - limit)
+        return ordered[start:end], start > 0
+    return ordered[:limit], len(ordered) > limit

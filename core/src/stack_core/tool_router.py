@@ -4,8 +4,9 @@ A group's tools are listed by its provider the first time they are needed and ke
 changes (unregistered, or registered again with another endpoint, provider or args). ``invoke``
 finds the group that has the tool among the groups the current user may use, listing the ones not
 yet listed, and calls that group's provider with a ``ToolInvocation``. A name two groups share goes
-to the first group in registration order that has it; qualified by its group
-(``builtin::rag/knowledge_search``, the 0.2 line's notation) it goes to that group.
+to the first group in registration order that has it, unless the call names its group
+(``toolgroup_id``) or qualifies the name with it (``builtin::rag/knowledge_search``, the 0.2 line's
+notation).
 
 A group whose listing fails is reported where it is named (``GET /v1/tools?toolgroup_id=``, or
 an ``invoke`` that finds the tool nowhere else) and left out, with a warning in the log, of the
@@ -244,7 +245,18 @@ class ToolRuntimeRouter:
         return {"data": list((await self._tools(group)).values())}
 
     async def invoke_tool(self, request: InvokeToolRequest) -> Any:
-        group, tool = await self._find(request.tool_name)
+        if request.toolgroup_id is None:
+            group, tool = await self._find(request.tool_name)
+        else:
+            group = await self._group(request.toolgroup_id, "toolgroup_id")
+            found = (await self._tools(group)).get(request.tool_name)
+            if found is None:
+                raise NotFoundError(
+                    f"Tool group '{group.identifier}' has no tool '{request.tool_name}'.",
+                    param="tool_name",
+                    code="tool_not_found",
+                )
+            tool = found
         method = self._invoke.get(group.provider_id)
         if method is None:
             raise self._not_running(group)

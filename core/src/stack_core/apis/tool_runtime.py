@@ -213,6 +213,9 @@ class ListRuntimeToolsRequest(ApiModel):
 class InvokeToolRequest(_Strict):
     tool_name: str = Field(min_length=1, description="A tool of a registered group (GET /v1/tools).")
     kwargs: dict[str, Any] = Field(default_factory=dict, description="The tool's arguments.")
+    toolgroup_id: str | None = Field(
+        default=None, description="Stack: the group whose tool this is (else the first group that has it)."
+    )
 
 
 class RagDocument(ApiModel):

@@ -4,9 +4,9 @@ A provider reaches another API through its ``ApiHandle`` (``ProviderContext.deps
 handlers an HTTP request reaches, so routing, the current user's access rules and provider-call
 wrappers apply. These clients wrap a handle, build its request models and decode the five-way reply
 union in one place (``decode``): ``InferenceClient`` (chat, streamed chat with tool calls
-assembled, embeddings), ``VectorIOClient``, ``SafetyClient``, ``FilesClient`` and
-``ToolRuntimeClient`` (``ProviderContext.inference``, ``.vector_io``, ``.safety``, ``.files``,
-``.tool_runtime``). They are for in-process calls only; the HTTP relay path
+assembled, embeddings), ``VectorIOClient``, ``SafetyClient``, ``FilesClient``,
+``ToolRuntimeClient`` and ``VectorStoresClient`` (``ProviderContext.inference``, ``.vector_io``, ``.safety``, ``.files``,
+``.tool_runtime``, ``.vector_stores``). They are for in-process calls only; the HTTP relay path
 keeps passing provider bytes through verbatim.
 """
 
@@ -28,6 +28,7 @@ from .inference import (
 from .safety import SafetyClient
 from .tool_runtime import ToolRuntimeClient
 from .vector_io import VectorIOClient
+from .vector_stores import VectorStoresClient
 
 __all__ = [
     "ChatDelta",
@@ -44,6 +45,7 @@ __all__ = [
     "ToolRuntimeClient",
     "Usage",
     "VectorIOClient",
+    "VectorStoresClient",
     "decode_model",
     "decode_reply",
     "decode_stream",

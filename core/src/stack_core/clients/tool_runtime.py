@@ -35,9 +35,13 @@ class ToolRuntimeClient:
         reply = await self._list(build_request(ListToolsRequest, {"toolgroup_id": toolgroup_id}))
         return decode_model(reply, ListToolsResponse).data
 
-    async def invoke(self, tool_name: str, kwargs: Mapping[str, Any] | None = None) -> ToolInvocationResult:
-        """Run a tool; a failure of the tool itself is a result with ``error_message``."""
-        request = build_request(InvokeToolRequest, {"tool_name": tool_name, "kwargs": dict(kwargs or {})})
+    async def invoke(
+        self, tool_name: str, kwargs: Mapping[str, Any] | None = None, *, toolgroup_id: str | None = None
+    ) -> ToolInvocationResult:
+        """Run a tool (of group ``toolgroup_id``, else of the first group that has it); a failure of
+        the tool itself is a result with ``error_message``."""
+        fields = {"tool_name": tool_name, "kwargs": dict(kwargs or {}), "toolgroup_id": toolgroup_id}
+        request = build_request(InvokeToolRequest, fields)
         return decode_model(await self._invoke(request), ToolInvocationResult)
 
     async def rag_query(

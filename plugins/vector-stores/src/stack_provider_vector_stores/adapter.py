@@ -24,6 +24,7 @@ from stack_core import (
     VectorStoreFileBatch,
     VectorStoreSearchResponse,
     new_job_id,
+    paginate,
 )
 from stack_core.apis.vector_stores import (
     BatchFile,
@@ -54,7 +55,6 @@ from .records import (
     batch_model,
     file_model,
     file_page,
-    paginate,
     refuse_expired,
     store_model,
 )

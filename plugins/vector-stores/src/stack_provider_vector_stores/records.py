@@ -15,9 +15,9 @@ import contextlib
 import time
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-from stack_core import Action, BadRequestError, NotFoundError, OwnedObjects, ProviderContext
+from stack_core import Action, BadRequestError, NotFoundError, OwnedObjects, ProviderContext, paginate
 from stack_core.apis.vector_stores import (
     FileCounts,
     ListVectorStoreFilesRequest,
@@ -29,14 +29,6 @@ from stack_core.apis.vector_stores import (
 
 Body = dict[str, Any]
 DAY = 86400
-
-
-class _HasId(Protocol):
-    @property
-    def id(self) -> str: ...
-
-
-T = TypeVar("T", bound=_HasId)
 
 
 class Row:
@@ -192,22 +184,6 @@ def batch_model(batch: Body, files: Sequence[Body]) -> VectorStoreFileBatch:
         status=status,
         file_counts=file_counts,
     )
-
-
-def paginate(
-    items: Sequence[T], order: str, limit: int, after: str | None = None, before: str | None = None
-) -> tuple[list[T], bool]:
-    """A page of ``items`` (oldest first) in ``order``, after or before a cursor id; and has_more."""
-    ordered = list(items) if order == "asc" else list(reversed(items))
-    ids = [item.id for item in ordered]
-    if after is not None:
-        ordered = ordered[ids.index(after) + 1 :] if after in ids else []
-    if before is not None:
-        ids = [item.id for item in ordered]
-        end = ids.index(before) if before in ids else 0
-        start = max(0, end - limit)
-        return ordered[start:end], start > 0
-    return ordered[:limit], len(ordered) > limit
 
 
 def file_page(files: list[Body], request: ListVectorStoreFilesRequest) -> VectorStoreFileList:

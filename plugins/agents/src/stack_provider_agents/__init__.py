@@ -1,0 +1,19 @@
+"""``inline::builtin`` for the ``responses`` API: the OpenAI Responses API over the agent loop
+(shields, inference, server tools through the Tool Runtime and Vector stores APIs)."""
+
+from __future__ import annotations
+
+from stack_core import RegisterProvider, hookimpl
+
+
+@hookimpl
+def stack_register_providers(register: RegisterProvider) -> None:
+    register(
+        api="responses",
+        provider_type="inline::builtin",
+        config="stack_provider_agents.config:AgentsConfig",
+        factory="stack_provider_agents.adapter:ResponsesAdapter",
+        deps=("inference",),
+        optional_deps=("tool_runtime", "vector_stores", "safety"),
+        description="OpenAI Responses: the agent loop with function, file_search, mcp and web_search tools.",
+    )

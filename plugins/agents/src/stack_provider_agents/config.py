@@ -1,0 +1,16 @@
+"""Configuration of the agents provider."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from stack_core import ConfigModel
+
+
+class AgentsConfig(ConfigModel):
+    web_search_toolgroup: str = Field(
+        default="builtin::websearch", description="The tool group whose first tool serves `web_search`."
+    )
+    max_infer_iters: int = Field(
+        default=10, ge=1, le=100, description="Model steps of a turn when a request names no limit."
+    )
