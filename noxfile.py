@@ -169,13 +169,14 @@ def serve(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Gateway benchmark vs the fake backend (tests/benchmarks/bench.py; `-- --duration 8`), what
-    dispatch costs per call with and without a provider-call wrapper (bench_dispatch.py), then the
-    vector scenarios per provider (tests/benchmarks/bench_vector.py). Tables on stdout, JSON under
-    bench-results/."""
+    dispatch costs per call with and without a provider-call wrapper (bench_dispatch.py), the
+    vector scenarios per provider (tests/benchmarks/bench_vector.py), then MCP tool calls through
+    Stack vs the mcp client (bench_mcp.py). Tables on stdout, JSON under bench-results/."""
     install_stack(session, *[p for p in PLUGINS if p != "sentence-transformers"])
     session.run("python", "tests/benchmarks/bench.py", *session.posargs)
     session.run("python", "tests/benchmarks/bench_dispatch.py")
     session.run("python", "tests/benchmarks/bench_vector.py")
+    session.run("python", "tests/benchmarks/bench_mcp.py")
 
 
 @nox.session(default=False)

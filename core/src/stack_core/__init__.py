@@ -124,6 +124,7 @@ _EXPORTS: dict[str, str] = {
     "JobService": "stack_core.jobs",
     "new_job_id": "stack_core.jobs",
     "current_user": "stack_core.context",
+    "provider_data": "stack_core.context",
     "Action": "stack_core.access",
     "BinaryContent": "stack_core.payloads",
     "FileUpload": "stack_core.payloads",
@@ -319,6 +320,7 @@ __all__ = [
     "moderation_id",
     "moderation_result",
     "new_job_id",
+    "provider_data",
     "resource_api",
 ]
 
@@ -425,7 +427,7 @@ if TYPE_CHECKING:
         decode_stream,
     )
     from .config import ConfigModel, RemoteInferenceConfig, RunConfig, load_config
-    from .context import current_user
+    from .context import current_user, provider_data
     from .errors import (
         AuthenticationError,
         BadRequestError,
