@@ -153,6 +153,13 @@ def main() -> None:
 @contextmanager
 def mcp_server(port: int = 0, prefix: str = "") -> Iterator[str]:
     """The server in a subprocess; yields its base URL (append ``/sse`` or ``/mcp``)."""
+    with mcp_server_process(port, prefix) as (url, _):
+        yield url
+
+
+@contextmanager
+def mcp_server_process(port: int = 0, prefix: str = "") -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """The server in a subprocess, and the process (to kill it mid-call)."""
     process = subprocess.Popen(
         [sys.executable, __file__, "--port", str(port), "--prefix", prefix], stdout=subprocess.PIPE, text=True
     )
@@ -161,7 +168,7 @@ def mcp_server(port: int = 0, prefix: str = "") -> Iterator[str]:
         line = process.stdout.readline().strip()
         if not line.startswith("READY "):
             raise RuntimeError(f"the MCP test server failed to start: {line!r}")
-        yield line.split(" ", 1)[1]
+        yield line.split(" ", 1)[1], process
     finally:
         process.terminate()
         try:

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from mcp_servers import mcp_server
+from mcp_servers import mcp_server, mcp_server_process
 from stack_provider_mcp.adapter import McpToolRuntime
 from stack_provider_mcp.config import McpConfig
 from users import as_user
@@ -149,6 +149,24 @@ async def test_a_restarted_server_is_reconnected(wire: str) -> None:
         with mcp_server(port) as url:
             again = await call(runtime, group(f"{url}/{wire}"), "ping")
             assert again.content == [{"type": "text", "text": "pong"}] and sessions(url) == 1
+    finally:
+        await runtime.shutdown()
+
+
+@pytest.mark.parametrize("wire", WIRES)
+async def test_a_server_dying_mid_call_fails_the_call_at_once_not_at_the_timeout(wire: str) -> None:
+    runtime = McpToolRuntime(McpConfig(timeout_s=20), "mcp")
+    try:
+        with mcp_server_process() as (url, process):
+            where = group(f"{url}/{wire}")
+            await call(runtime, where, "ping")
+            slow = asyncio.create_task(call(runtime, where, "slow", seconds=30))
+            await asyncio.sleep(0.5)
+            process.kill()
+            began = time.monotonic()
+            with pytest.raises(ProviderError, match=f"'mcp::t' at {url}/{wire} failed"):
+                await slow
+            assert time.monotonic() - began < 3 and len(runtime.pool) == 0
     finally:
         await runtime.shutdown()
 

@@ -10,7 +10,9 @@ Requests from any task run as jobs in the owner's task group, inside the transpo
 scope: when the connection dies every job is cancelled and its caller gets ``SessionLost`` at
 once, not after a timeout. A caller that stops waiting (its timeout) cancels its job. The
 transport's incoming stream is relayed to the ``ClientSession`` through the owner, so a stream
-the server ends (e.g. an SSE server restarting) closes the session even with no call in flight.
+the server ends (e.g. an SSE server restarting) closes the session even with no call in flight;
+over streamable HTTP, a response that breaks off mid-body closes it too (the ``mcp`` client would
+drop that request silently and leave its caller waiting).
 """
 
 from __future__ import annotations
@@ -90,7 +92,9 @@ def lost(exc: BaseException) -> bool:
     return isinstance(exc, _LOST)
 
 
-def transport(target: Target, timeouts: Timeouts) -> AbstractAsyncContextManager[Streams]:
+def transport(
+    target: Target, timeouts: Timeouts, on_break: Callable[[Exception], None]
+) -> AbstractAsyncContextManager[Streams]:
     # Reads may wait as long as the stack lets a call or an idle session wait; the stack's own
     # timeouts end them first.
     read = timeouts.call + timeouts.idle
@@ -98,16 +102,57 @@ def transport(target: Target, timeouts: Timeouts) -> AbstractAsyncContextManager
         return sse_client(
             target.uri, headers=dict(target.headers), timeout=timeouts.connect, sse_read_timeout=read
         )
-    return _streamable_http(target, httpx.Timeout(timeouts.connect, read=read))
+    return _streamable_http(target, httpx.Timeout(timeouts.connect, read=read), on_break)
 
 
 @asynccontextmanager
-async def _streamable_http(target: Target, limits: httpx.Timeout) -> AsyncIterator[Streams]:
+async def _streamable_http(
+    target: Target, limits: httpx.Timeout, on_break: Callable[[Exception], None]
+) -> AsyncIterator[Streams]:
+    watched = _Watched(httpx.AsyncHTTPTransport(), on_break)
     async with (
-        httpx.AsyncClient(headers=dict(target.headers), timeout=limits) as http,
+        httpx.AsyncClient(headers=dict(target.headers), timeout=limits, transport=watched) as http,
         streamable_http_client(target.uri, http_client=http) as (read, write, _),
     ):
         yield read, write
+
+
+class _Watched(httpx.AsyncBaseTransport):
+    """A transport reporting a response that breaks off mid-body (the server went away while
+    answering): the streamable HTTP client drops such a request silently, to wait forever."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, on_break: Callable[[Exception], None]) -> None:
+        self._inner, self._on_break = inner, on_break
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_WatchedStream(response.stream, self._on_break),
+            request=request,
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _WatchedStream(httpx.AsyncByteStream):
+    def __init__(self, inner: httpx.AsyncByteStream, on_break: Callable[[Exception], None]) -> None:
+        self._inner, self._on_break = inner, on_break
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._inner:
+                yield chunk
+        except httpx.TransportError as exc:
+            self._on_break(exc)
+            raise
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 class McpSession:
@@ -145,15 +190,15 @@ class McpSession:
     async def run(self, call: Callable[[ClientSession], Awaitable[T]], within: float) -> T:
         """Run ``call`` on the session within ``within`` seconds (``TimeoutError`` past it). Errors of the
         call come back as raised; a lost connection as ``SessionLost``."""
-        group = self._group
-        if group is None or not self.usable:
+        group, client = self._group, self._client
+        if group is None or client is None or not self.usable:
             raise SessionLost(self._ended)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._pending.add(future)
         self.active += 1
         try:
             try:
-                group.start_soon(self._job, call, future)
+                group.start_soon(self._job, client, call, future)
             except RuntimeError:  # the owner is already leaving the task group
                 raise SessionLost(self._ended) from None
             async with asyncio.timeout(within):
@@ -164,13 +209,14 @@ class McpSession:
             self.last_used = asyncio.get_running_loop().time()
             self._wake.set()
 
-    async def _job(self, call: Callable[[ClientSession], Awaitable[T]], future: asyncio.Future[T]) -> None:
+    async def _job(
+        self, client: ClientSession, call: Callable[[ClientSession], Awaitable[T]], future: asyncio.Future[T]
+    ) -> None:
         scope = anyio.CancelScope()
         future.add_done_callback(lambda f: scope.cancel() if f.cancelled() else None)
-        assert self._client is not None
         with scope:
             try:
-                result = await call(self._client)
+                result = await call(client)
             except Exception as exc:
                 if lost(exc):
                     self._stop()
@@ -202,12 +248,18 @@ class McpSession:
         self._stopping = True
         self._wake.set()
 
+    def _broke(self, exc: Exception) -> None:
+        self._ended = exc
+        self._stop()
+
     # -- the owner task ------------------------------------------------------------------------
 
     async def _own(self) -> None:
         try:
             async with AsyncExitStack() as stack:
-                read, write = await stack.enter_async_context(transport(self.target, self.timeouts))
+                read, write = await stack.enter_async_context(
+                    transport(self.target, self.timeouts, self._broke)
+                )
                 group = await stack.enter_async_context(anyio.create_task_group())
                 stack.callback(group.cancel_scope.cancel)
                 relayed, relay_out = _relay_streams()
