@@ -82,8 +82,12 @@ async def test_calls_share_one_session_per_endpoint_and_identity(
     await call(runtime, group(uri), "ping")
     assert sessions(url) - before == 1 and len(runtime.pool) == 1
     seen = {}
-    for token in ("Bearer one", "Bearer two", "Bearer one"):
-        with headers_for(uri, Authorization=token):
+    for token, name in (
+        ("Bearer one", "Authorization"),
+        ("Bearer two", "authorization"),
+        ("Bearer one", "AUTHORIZATION"),
+    ):
+        with headers_for(uri, **{name: token}):
             await call(runtime, group(uri), "ping")
             seen[token] = (await call(runtime, group(uri), "header", name="authorization")).content
     assert seen == {t: [{"type": "text", "text": t}] for t in ("Bearer one", "Bearer two")}

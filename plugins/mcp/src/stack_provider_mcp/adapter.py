@@ -107,9 +107,10 @@ def request_headers(uri: str) -> dict[str, str]:
 
 
 def identity(headers: dict[str, str]) -> str:
-    """A digest of the current user and the headers in effect (the pool's key, never the headers)."""
+    """A digest of the current user and the headers in effect, names lower-cased (the pool's key,
+    never the headers)."""
     user = current_user.get()
-    named = sorted((k.lower(), v) for k, v in headers.items())
+    named = sorted(headers.items())
     return hashlib.sha256(json.dumps([user.principal if user else None, named]).encode()).hexdigest()
 
 
@@ -174,7 +175,11 @@ class McpToolRuntime:
         wire = args.transport or self.config.transport
         named = wire_for_path(uri) if wire == "auto" else wire
         configured = {k: v.get_secret_value() for k, v in self.config.headers.get(uri, {}).items()}
-        headers = {**configured, **args.headers, **request_headers(uri)}
+        headers = {
+            k.lower(): v
+            for layer in (configured, args.headers, request_headers(uri))
+            for k, v in layer.items()
+        }
         return Target(uri, named or "streamable_http", headers, identity(headers)), named is None
 
     async def _run(self, group: ToolGroup, what: str, call: Callable[[ClientSession], Awaitable[T]]) -> T:
