@@ -196,18 +196,21 @@ def serve(session: nox.Session) -> None:
     session.run("stack", "run", *session.posargs)
 
 
+BENCHES = ("bench.py", "bench_dispatch.py", "bench_vector.py", "bench_embed.py", "bench_mcp.py")
+
+
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Gateway benchmark vs the fake backend (tests/benchmarks/bench.py; `-- --duration 8`), what
     dispatch costs per call with and without a provider-call wrapper (bench_dispatch.py), then the
-    vector scenarios per provider (tests/benchmarks/bench_vector.py), then the inline embedding
-    provider's start-up, latency and throughput beside the library (bench_embed.py). Tables on
-    stdout, JSON under bench-results/."""
+    vector scenarios per provider (bench_vector.py), the inline embedding provider's start-up,
+    latency and throughput beside the library (bench_embed.py) and MCP tool calls through Stack vs
+    the mcp client (bench_mcp.py); all under tests/benchmarks/. Tables on stdout, JSON under
+    bench-results/."""
     install_stack(session, *PLUGINS)
-    session.run("python", "tests/benchmarks/bench.py", *session.posargs)
-    session.run("python", "tests/benchmarks/bench_dispatch.py")
-    session.run("python", "tests/benchmarks/bench_vector.py")
-    session.run("python", "tests/benchmarks/bench_embed.py")
+    for script in BENCHES:
+        args = session.posargs if script == "bench.py" else ()
+        session.run("python", f"tests/benchmarks/{script}", *args)
 
 
 @nox.session(default=False)
