@@ -112,6 +112,15 @@ class ToolRuntimeRouter:
         )
         return self._usable(found, identifier, param)
 
+    def _group_of(self, identifier: str) -> str:
+        """The group a listing names: a registered group, or the group of a qualified tool name
+        (``builtin::rag/knowledge_search``, as the 0.2 ``Agent`` lists its toolgroups)."""
+        group_id = identifier.rpartition("/")[0]
+        if group_id and self.view.registry.get(TOOL_GROUPS.type, identifier) is None:
+            if self.view.registry.get(TOOL_GROUPS.type, group_id) is not None:
+                return group_id
+        return identifier
+
     def _usable(self, group: Any, identifier: str | None = None, param: str = "tool_name") -> ToolGroup:
         """``group`` if the current user may use it (404 if they cannot see it, 403 if only that)."""
         name = identifier or (group.identifier if group is not None else "")
@@ -217,7 +226,7 @@ class ToolRuntimeRouter:
 
     async def list_tools(self, request: ListToolsRequest) -> dict[str, Any]:
         if request.toolgroup_id is not None:
-            group = await self._group(request.toolgroup_id, "toolgroup_id")
+            group = await self._group(self._group_of(request.toolgroup_id), "toolgroup_id")
             listed = [(group, await self._tools(group))]
         else:
             listed = await self._all_tools(self._groups())
