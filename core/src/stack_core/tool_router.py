@@ -115,11 +115,9 @@ class ToolRuntimeRouter:
     def _group_of(self, identifier: str) -> str:
         """The group a listing names: a registered group, or the group of a qualified tool name
         (``builtin::rag/knowledge_search``, as the 0.2 ``Agent`` lists its toolgroups)."""
-        group_id = identifier.rpartition("/")[0]
-        if group_id and self.view.registry.get(TOOL_GROUPS.type, identifier) is None:
-            if self.view.registry.get(TOOL_GROUPS.type, group_id) is not None:
-                return group_id
-        return identifier
+        group_id, registry = identifier.rpartition("/")[0], self.view.registry
+        qualified = group_id and registry.get(TOOL_GROUPS.type, identifier) is None
+        return group_id if qualified and registry.get(TOOL_GROUPS.type, group_id) is not None else identifier
 
     def _usable(self, group: Any, identifier: str | None = None, param: str = "tool_name") -> ToolGroup:
         """``group`` if the current user may use it (404 if they cannot see it, 403 if only that)."""
@@ -195,9 +193,9 @@ class ToolRuntimeRouter:
                 return group, tools[short]
         groups = self._groups()
         for group in groups:
-            tools = self._cached(group)
-            if tools is not None and tool_name in tools:
-                return self._usable(group), tools[tool_name]
+            cached = self._cached(group)
+            if cached is not None and tool_name in cached:
+                return self._usable(group), cached[tool_name]
         results = await asyncio.gather(*(self._tools(g) for g in groups), return_exceptions=True)
         failures: list[tuple[ToolGroup, Exception]] = []
         for group, result in zip(groups, results, strict=True):
