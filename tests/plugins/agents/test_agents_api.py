@@ -134,6 +134,8 @@ def test_the_rag_tool_answers_from_the_inserted_document(llama: LlamaStackClient
         tool_step.step_id, agent_id=agent.agent_id, session_id=session, turn_id=turn.turn_id
     )
     assert step.step.step_id == tool_step.step_id
+    with pytest.raises(llama_stack_client.NotFoundError):
+        llama.agents.steps.retrieve("nope", agent_id=agent.agent_id, session_id=session, turn_id=turn.turn_id)
 
 
 def test_an_input_shield_blocks_an_unsafe_turn(llama: LlamaStackClient) -> None:
@@ -213,3 +215,8 @@ def test_another_users_session_is_404(llama: LlamaStackClient, server: StackServ
     with pytest.raises(llama_stack_client.NotFoundError):
         bob.agents.turn.create(session_id, agent_id=agent_id, messages=[{"role": "user", "content": "hi"}])
     assert llama.agents.session.retrieve(session_id, agent_id=agent_id).session_id == session_id
+    agents = {
+        name: httpx.get(f"{server.url}/v1/agents", headers={"Authorization": f"Bearer {name}"}).json()
+        for name in ("ta", "tb")
+    }
+    assert agent_id in [a["agent_id"] for a in agents["ta"]["data"]] and agents["tb"]["data"] == []

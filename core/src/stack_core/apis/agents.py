@@ -51,7 +51,7 @@ __all__ = [
     "CreateTurnRequest",
     "Document",
     "InferenceStep",
-    "ListRequest",
+    "ListAgentsRequest",
     "ListSessionsRequest",
     "ResumeTurnRequest",
     "Session",
@@ -123,7 +123,9 @@ class AgentConfig(_Open, _Request):
     tool_choice: str | None = Field(default=None, description="Deprecated: tool_config.tool_choice.")
     tool_prompt_format: Literal["json", "function_tag", "python_list"] | None = None
     tool_config: ToolConfig | None = None
-    max_infer_iters: int = Field(default=10, ge=1, le=100, description="Model steps of a turn at most.")
+    max_infer_iters: int | None = Field(
+        default=None, ge=1, le=100, description="Model steps of a turn at most (default: the provider's)."
+    )
     response_format: ResponseFormat | None = None
     enable_session_persistence: bool | None = Field(default=None, description="Accepted: sessions are kept.")
 
@@ -146,9 +148,13 @@ class AgentIdRequest(ApiModel):
     agent_id: str
 
 
-class ListRequest(ApiModel):
+class _Page(ApiModel):
     start_index: int | None = Field(default=None, ge=0)
     limit: int | None = Field(default=None, ge=1)
+
+
+class ListAgentsRequest(_Page):
+    """A page of the user's agents."""
 
 
 class AgentList(ApiModel):
@@ -327,8 +333,8 @@ class Session(ApiModel):
     turns: list[Turn] = Field(default_factory=list)
 
 
-class ListSessionsRequest(ListRequest, AgentIdRequest):
-    pass
+class ListSessionsRequest(_Page, AgentIdRequest):
+    """A page of an agent's sessions."""
 
 
 class SessionList(ApiModel):
@@ -343,7 +349,7 @@ class AgentsProvider(Protocol):
         """Create an agent from its configuration."""
         ...
 
-    async def list_agents(self, request: ListRequest) -> AgentList:
+    async def list_agents(self, request: ListAgentsRequest) -> AgentList:
         """The user's agents."""
         ...
 
@@ -408,7 +414,7 @@ AGENTS_API = ApiSpec(
     protocol=AgentsProvider,
     routes=(
         _route("POST", "/v1/agents", "create_agent", CreateAgentRequest, AgentCreated),
-        _route("GET", "/v1/agents", "list_agents", ListRequest, AgentList),
+        _route("GET", "/v1/agents", "list_agents", ListAgentsRequest, AgentList),
         _route("GET", _AGENT, "get_agent", AgentIdRequest, Agent),
         _route("DELETE", _AGENT, "delete_agent", AgentIdRequest, None),
         _route("POST", _AGENT + "/session", "create_session", CreateSessionRequest, SessionCreated),

@@ -21,7 +21,7 @@ def stack_register_providers(register: RegisterProvider) -> None:
     register(
         api="agents",
         provider_type="inline::meta-reference",
-        config="stack_provider_agents.config:AgentsConfig",
+        config="stack_provider_agents.config:LoopConfig",
         factory="stack_provider_agents.agents:AgentsAdapter",
         deps=("inference",),
         optional_deps=("tool_runtime", "safety"),

@@ -20,6 +20,7 @@ from urllib.parse import unquote_to_bytes
 
 from stack_core import (
     BadRequestError,
+    NotFoundError,
     ProviderContext,
     ToolRuntimeClient,
     UnsupportedError,
@@ -37,7 +38,7 @@ from stack_core.apis.agents import (
     CreateSessionRequest,
     CreateTurnRequest,
     Document,
-    ListRequest,
+    ListAgentsRequest,
     ListSessionsRequest,
     ResumeTurnRequest,
     Session,
@@ -60,7 +61,7 @@ from stack_core.apis.inference_native import (
 )
 
 from .agent_tools import agent_tools
-from .config import AgentsConfig
+from .config import LoopConfig
 from .loop import AgentLoop, LoopDone, Message
 from .loop import Turn as LoopTurn
 from .sessions import AgentStore, TurnRecord
@@ -73,7 +74,7 @@ def _id() -> str:
     return str(uuid.uuid4())
 
 
-def _page(items: list[Any], request: ListRequest) -> tuple[list[Any], bool]:
+def _page(items: list[Any], request: ListAgentsRequest | ListSessionsRequest) -> tuple[list[Any], bool]:
     start = request.start_index or 0
     end = start + request.limit if request.limit is not None else len(items)
     return items[start:end], end < len(items)
@@ -119,7 +120,7 @@ def _with_documents(messages: Sequence[InputMessage], documents: Sequence[Docume
 
 
 class AgentsAdapter:
-    def __init__(self, config: AgentsConfig, context: ProviderContext) -> None:
+    def __init__(self, config: LoopConfig, context: ProviderContext) -> None:
         self.config, self.context = config, context
         self.store = AgentStore(
             context.owned_objects("agent"),
@@ -138,7 +139,7 @@ class AgentsAdapter:
         await self.store.create_agent(agent_id, request.agent_config)
         return AgentCreated(agent_id=agent_id)
 
-    async def list_agents(self, request: ListRequest) -> AgentList:
+    async def list_agents(self, request: ListAgentsRequest) -> AgentList:
         page, more = _page(await self.store.agents(), request)
         return AgentList(data=page, has_more=more)
 
@@ -178,7 +179,7 @@ class AgentsAdapter:
         turn = await self.get_turn(request)
         step = next((s for s in turn.steps if s.step_id == request.step_id), None)
         if step is None:
-            raise BadRequestError(f"Turn '{turn.turn_id}' has no step '{request.step_id}'.", param="step_id")
+            raise NotFoundError(f"Turn '{turn.turn_id}' has no step '{request.step_id}'.", param="step_id")
         return StepResponse(step=step)
 
     # -- turns ----------------------------------------------------------------------------------
@@ -249,7 +250,7 @@ class AgentsAdapter:
             tool_choice=native_tool_choice(choice) if tools and choice else None,
             response_format=response_format,
             params={k: v for k, v in params.items() if v is not None},
-            max_infer_iters=config.max_infer_iters,
+            max_infer_iters=config.max_infer_iters or self.config.max_infer_iters,
             input_shields=() if resumed else tuple(config.input_shields),
             output_shields=tuple(config.output_shields),
         )
