@@ -102,6 +102,13 @@ def test_a_client_tool_pauses_the_turn_and_resume_completes_it(llama: LlamaStack
     assert kinds[-1] == "turn_complete" and "tool_execution" in [
         c.event.payload.step_type for c in chunks if c.event.payload.event_type == "step_complete"
     ]
+    deltas = [c.event.payload.delta for c in chunks if c.event.payload.event_type == "step_progress"]
+    statuses = [d.parse_status for d in deltas if d.type == "tool_call"]
+    assert statuses[0] == "started" and statuses[-1] == "succeeded" and "in_progress" in statuses
+    assert (
+        "".join(d.text for d in deltas if d.type == "text")
+        == f'[{MODEL}] tool result: "sunny in weather in Oslo?"'
+    )
     turn = chunks[-1].event.payload.turn  # type: ignore[union-attr]
     assert turn.turn_id == waiting.turn_id and turn.output_message.tool_calls == []
     assert turn.output_message.content == f'[{MODEL}] tool result: "sunny in weather in Oslo?"'
