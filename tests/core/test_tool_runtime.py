@@ -84,6 +84,8 @@ async def test_invoke_goes_to_the_first_group_with_the_tool(client: httpx.AsyncC
     qualified = await invoke(client, "misc/echo", text="hi")
     assert qualified.json()["content"] == "misc:echo:{'text': 'hi'}"
     assert (await client.get("/v1/tools/misc/echo")).json()["toolgroup_id"] == "misc"
+    listed = (await client.get("/v1/tools", params={"toolgroup_id": "misc/echo"})).json()["data"]
+    assert {t["toolgroup_id"] for t in listed} == {"misc"}  # the 0.2 Agent lists its tools so
     failed = (await invoke(client, "fail")).json()
     assert failed["error_message"] == "the tool failed" and failed["error_code"] == 1
     assert provider(client).calls[-1] == ("misc", "fail", {})

@@ -15,6 +15,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "native_tool_choice": "stack_core.clients.inference_native",
+    "native_sampling_options": "stack_core.clients.inference_native",
+    "native_to_openai_messages": "stack_core.clients.inference_native",
+    "native_completion_message": "stack_core.clients.inference_native",
+    "native_call": "stack_core.clients.inference_native",
+    "NativeDeltas": "stack_core.clients.inference_native",
     "provider_data": "stack_core.context",
     "ResourceReader": "stack_core.hookspecs",
     "paginate": "stack_core.objects",
@@ -234,6 +240,7 @@ __all__ = [
     "ModerationRequest",
     "ModerationResponse",
     "ModerationResult",
+    "NativeDeltas",
     "NotFoundError",
     "OwnedObject",
     "OwnedObjects",
@@ -327,6 +334,11 @@ __all__ = [
     "load_config",
     "moderation_id",
     "moderation_result",
+    "native_call",
+    "native_completion_message",
+    "native_sampling_options",
+    "native_to_openai_messages",
+    "native_tool_choice",
     "new_job_id",
     "paginate",
     "provider_data",
@@ -435,6 +447,14 @@ if TYPE_CHECKING:
         VectorStoresClient,
         decode_reply,
         decode_stream,
+    )
+    from .clients.inference_native import (
+        NativeDeltas,
+        native_call,
+        native_completion_message,
+        native_sampling_options,
+        native_to_openai_messages,
+        native_tool_choice,
     )
     from .config import ConfigModel, RemoteInferenceConfig, RunConfig, load_config
     from .context import current_user, provider_data

@@ -112,6 +112,13 @@ class ToolRuntimeRouter:
         )
         return self._usable(found, identifier, param)
 
+    def _group_of(self, identifier: str) -> str:
+        """The group a listing names: a registered group, or the group of a qualified tool name
+        (``builtin::rag/knowledge_search``, as the 0.2 ``Agent`` lists its toolgroups)."""
+        group_id, registry = identifier.rpartition("/")[0], self.view.registry
+        qualified = group_id and registry.get(TOOL_GROUPS.type, identifier) is None
+        return group_id if qualified and registry.get(TOOL_GROUPS.type, group_id) is not None else identifier
+
     def _usable(self, group: Any, identifier: str | None = None, param: str = "tool_name") -> ToolGroup:
         """``group`` if the current user may use it (404 if they cannot see it, 403 if only that)."""
         name = identifier or (group.identifier if group is not None else "")
@@ -186,9 +193,9 @@ class ToolRuntimeRouter:
                 return group, tools[short]
         groups = self._groups()
         for group in groups:
-            tools = self._cached(group)
-            if tools is not None and tool_name in tools:
-                return self._usable(group), tools[tool_name]
+            cached = self._cached(group)
+            if cached is not None and tool_name in cached:
+                return self._usable(group), cached[tool_name]
         results = await asyncio.gather(*(self._tools(g) for g in groups), return_exceptions=True)
         failures: list[tuple[ToolGroup, Exception]] = []
         for group, result in zip(groups, results, strict=True):
@@ -217,7 +224,7 @@ class ToolRuntimeRouter:
 
     async def list_tools(self, request: ListToolsRequest) -> dict[str, Any]:
         if request.toolgroup_id is not None:
-            group = await self._group(request.toolgroup_id, "toolgroup_id")
+            group = await self._group(self._group_of(request.toolgroup_id), "toolgroup_id")
             listed = [(group, await self._tools(group))]
         else:
             listed = await self._all_tools(self._groups())

@@ -47,6 +47,7 @@ __all__ = [
     "ToolRequest",
     "ToolRuntimeProvider",
     "flat_parameters",
+    "parameters_schema",
 ]
 
 Content = str | dict[str, Any] | list[Any]
@@ -102,6 +103,33 @@ def flat_parameters(schema: Mapping[str, Any]) -> list[ToolParameter]:
         )
         for name, spec in properties.items()
     ]
+
+
+_JSON_TYPES = {
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "list": "array",
+    "dict": "object",
+}
+
+
+def parameters_schema(parameters: Sequence[ToolParameter]) -> dict[str, Any]:
+    """The JSON schema of a 0.2 flat parameter list (Python type names become JSON schema types)."""
+    properties: dict[str, dict[str, Any]] = {}
+    for param in parameters:
+        prop: dict[str, Any] = {"type": _JSON_TYPES.get(param.parameter_type, param.parameter_type)}
+        if param.description:
+            prop["description"] = param.description
+        if param.default is not None:
+            prop["default"] = param.default
+        properties[param.name] = prop
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [p.name for p in parameters if p.required],
+    }
 
 
 class ToolDef(ApiModel):

@@ -20,6 +20,7 @@ import orjson
 
 from ..apis import inference_native as native
 from ..apis.inference import CompletionRequest
+from ..apis.tool_runtime import ToolParameter, parameters_schema
 from ..calls import ApiHandle, Handler
 from ..errors import ProviderReplyError, StackError, UnsupportedError
 from .decode import PayloadStream, build_request, decode_reply, decode_stream
@@ -34,7 +35,20 @@ from .inference import (
     Usage,
 )
 
-__all__ = ["batch_chat_completion", "batch_completion", "chat_completion", "completion", "embeddings"]
+__all__ = [
+    "NativeDeltas",
+    "batch_chat_completion",
+    "batch_completion",
+    "chat_completion",
+    "completion",
+    "embeddings",
+    "native_call",
+    "native_completion_message",
+    "native_sampling_options",
+    "native_to_openai_messages",
+    "native_tool_choice",
+    "stop_reason",
+]
 
 T = TypeVar("T")
 ChatRequest = native.NativeChatCompletionRequest | native.BatchChatCompletionRequest
@@ -43,14 +57,6 @@ _STOP: dict[str, native.StopReason] = {
     "length": "out_of_tokens",
     "tool_calls": "end_of_message",
     "function_call": "end_of_message",
-}
-_JSON_TYPES = {
-    "str": "string",
-    "int": "integer",
-    "float": "number",
-    "bool": "boolean",
-    "list": "array",
-    "dict": "object",
 }
 _IMAGE_TYPES = {"iVBORw0KGgo": "png", "/9j/": "jpeg", "R0lGOD": "gif", "UklGR": "webp"}  # base64 magic
 _USAGE = ("prompt_tokens", "completion_tokens", "total_tokens")
@@ -143,35 +149,33 @@ def _openai_message(message: native.Message, where: str) -> dict[str, Any]:
     }
 
 
-def _openai_messages(messages: Sequence[native.Message], where: str) -> list[dict[str, Any]]:
+def native_to_openai_messages(messages: Sequence[native.Message], where: str) -> list[dict[str, Any]]:
+    """Native messages as OpenAI chat messages (``where``: the request field, for errors)."""
     return [_openai_message(m, f"{where}.{i}") for i, m in enumerate(messages)]
 
 
 def _openai_tool(tool: native.ToolDefinition) -> dict[str, Any]:
-    params = tool.parameters or {}
-    properties: dict[str, dict[str, Any]] = {}
-    for name, param in params.items():
-        prop: dict[str, Any] = {"type": _JSON_TYPES.get(param.param_type, param.param_type)}
-        if param.description:
-            prop["description"] = param.description
-        if param.default is not None:
-            prop["default"] = param.default
-        properties[name] = prop
-    schema = {
-        "type": "object",
-        "properties": properties,
-        "required": [n for n, p in params.items() if p.required],
-    }
-    function = {"name": tool.tool_name, "parameters": schema}
+    params = [
+        ToolParameter(
+            name=n,
+            parameter_type=p.param_type,
+            description=p.description or "",
+            required=p.required,
+            default=p.default,
+        )
+        for n, p in (tool.parameters or {}).items()
+    ]
+    function = {"name": tool.tool_name, "parameters": parameters_schema(params)}
     return {
         "type": "function",
         "function": function | ({"description": tool.description} if tool.description else {}),
     }
 
 
-def _generation(request: native.GenerationRequest, *, chat: bool) -> dict[str, Any]:
-    """Sampling, response format and logprobs as OpenAI parameters (None: not sent)."""
-    sampling = request.sampling_params
+def native_sampling_options(
+    sampling: native.SamplingParams, response_format: native.ResponseFormat | None = None
+) -> dict[str, Any]:
+    """Native sampling parameters and response format as OpenAI chat parameters (None: not sent)."""
     strategy = sampling.strategy
     params: dict[str, Any] = {
         "max_tokens": sampling.max_tokens or None,
@@ -184,18 +188,30 @@ def _generation(request: native.GenerationRequest, *, chat: bool) -> dict[str, A
         params.update(temperature=strategy.temperature, top_p=strategy.top_p)
     else:
         params["top_k"] = strategy.top_k
-    fmt = request.response_format
-    if isinstance(fmt, native.GrammarFormat):
+    if isinstance(response_format, native.GrammarFormat):
         raise UnsupportedError(
             "response_format 'grammar' is not supported: OpenAI-compatible backends take a JSON schema "
             "(type 'json_schema').",
             param="response_format.type",
         )
-    if fmt is not None:
+    if response_format is not None:
         params["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": "response", "schema": fmt.json_schema},
+            "json_schema": {"name": "response", "schema": response_format.json_schema},
         }
+    return params
+
+
+def native_tool_choice(choice: str) -> str | dict[str, Any]:
+    """A native tool choice (auto, required, none or a tool's name) as OpenAI's ``tool_choice``."""
+    if choice in ("auto", "required", "none"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+def _generation(request: native.GenerationRequest, *, chat: bool) -> dict[str, Any]:
+    """Sampling, response format and logprobs as OpenAI parameters (None: not sent)."""
+    params = native_sampling_options(request.sampling_params, request.response_format)
     if request.logprobs is not None and chat:
         params.update(logprobs=True, top_logprobs=request.logprobs.top_k or None)
     elif request.logprobs is not None:
@@ -209,8 +225,7 @@ def _chat_params(request: ChatRequest, tool_choice: str | None) -> dict[str, Any
         params["tools"] = [_openai_tool(t) for t in request.tools]
         choice = (request.tool_config.tool_choice if request.tool_config else None) or tool_choice
         if choice is not None:
-            known = choice in ("auto", "required", "none")
-            params["tool_choice"] = choice if known else {"type": "function", "function": {"name": choice}}
+            params["tool_choice"] = native_tool_choice(choice)
     return params
 
 
@@ -259,8 +274,9 @@ def _text_logprobs(logprobs: object) -> list[native.TokenLogProbs] | None:
     ]
 
 
-def _native_call(call: ToolCall) -> tuple[native.ToolCall, bool]:
-    """The call, and whether its arguments are a JSON object (else they stay text)."""
+def native_call(call: ToolCall) -> tuple[native.ToolCall, bool]:
+    """A chat tool call as a native one, and whether its arguments are a JSON object (else they
+    stay text)."""
     try:
         parsed = orjson.loads(call.arguments or "{}")
     except orjson.JSONDecodeError:
@@ -272,14 +288,18 @@ def _native_call(call: ToolCall) -> tuple[native.ToolCall, bool]:
     ), ok
 
 
-def _chat_response(result: ChatResult, logprobs: bool) -> native.NativeChatCompletionResponse:
-    message = native.CompletionMessage(
+def native_completion_message(result: ChatResult) -> native.CompletionMessage:
+    """A chat result as the native assistant message."""
+    return native.CompletionMessage(
         content=result.text,
         stop_reason=stop_reason(result.finish_reason),
-        tool_calls=[_native_call(c)[0] for c in result.tool_calls],
+        tool_calls=[native_call(c)[0] for c in result.tool_calls],
     )
+
+
+def _chat_response(result: ChatResult, logprobs: bool) -> native.NativeChatCompletionResponse:
     return native.NativeChatCompletionResponse(
-        completion_message=message,
+        completion_message=native_completion_message(result),
         logprobs=_chat_logprobs(result.raw) if logprobs else None,
         metrics=_metrics(result.usage),
     )
@@ -295,34 +315,53 @@ def _event(
     return native.ChatCompletionChunk(event=event, metrics=metrics)
 
 
+NativeDelta = native.TextDelta | native.ToolCallDelta
+
+
+class NativeDeltas:
+    """Chat stream deltas as native content deltas: text as it comes, each tool call ``started``,
+    its argument text ``in_progress``, then (``calls``, once the result is whole) ``succeeded`` with
+    the parsed call or ``failed`` with its text."""
+
+    def __init__(self) -> None:
+        self.started: set[int] = set()
+
+    def delta(self, delta: TextDelta | ToolCallDelta) -> list[NativeDelta]:
+        if isinstance(delta, TextDelta):
+            return [native.TextDelta(text=delta.text)]
+        found: list[NativeDelta] = []
+        if delta.index not in self.started:
+            self.started.add(delta.index)
+            found.append(native.ToolCallDelta(tool_call="", parse_status="started"))
+        if delta.arguments:
+            found.append(native.ToolCallDelta(tool_call=delta.arguments, parse_status="in_progress"))
+        return found
+
+    @staticmethod
+    def calls(result: ChatResult) -> list[native.ToolCallDelta]:
+        found: list[native.ToolCallDelta] = []
+        for call in result.tool_calls:
+            parsed, ok = native_call(call)
+            status: Literal["succeeded", "failed"] = "succeeded" if ok else "failed"
+            found.append(
+                native.ToolCallDelta(tool_call=parsed if ok else call.arguments, parse_status=status)
+            )
+        return found
+
+
 async def _chat_events(stream: ChatStream) -> AsyncIterator[native.ChatCompletionChunk]:
-    """start, then text and tool-call progress (each call ``started``, its argument text
-    ``in_progress``, then ``succeeded`` or ``failed`` once whole), then complete."""
+    """start, then text and tool-call progress (``NativeDeltas``), then complete."""
     try:
         yield _event("start", native.TextDelta(text=""))
-        started: set[int] = set()
+        deltas = NativeDeltas()
         async for delta in stream:
-            if isinstance(delta, TextDelta):
-                yield _event("progress", native.TextDelta(text=delta.text))
-            elif isinstance(delta, ToolCallDelta):
-                if delta.index not in started:
-                    started.add(delta.index)
-                    yield _event("progress", native.ToolCallDelta(tool_call="", parse_status="started"))
-                if delta.arguments:
-                    yield _event(
-                        "progress",
-                        native.ToolCallDelta(tool_call=delta.arguments, parse_status="in_progress"),
-                    )
+            if isinstance(delta, TextDelta | ToolCallDelta):
+                for found in deltas.delta(delta):
+                    yield _event("progress", found)
             elif isinstance(delta, ChatDone):
                 result, stop = delta.result, stop_reason(delta.result.finish_reason)
-                for call in result.tool_calls:
-                    parsed, ok = _native_call(call)
-                    status = "succeeded" if ok else "failed"
-                    yield _event(
-                        "progress",
-                        native.ToolCallDelta(tool_call=parsed if ok else call.arguments, parse_status=status),
-                        stop,
-                    )
+                for call in deltas.calls(result):
+                    yield _event("progress", call, stop)
                 yield _event("complete", native.TextDelta(text=""), stop, _metrics(result.usage))
     finally:
         await stream.aclose()
@@ -372,7 +411,7 @@ def chat_completion(api: ApiHandle) -> Handler:
     async def handle(
         request: native.NativeChatCompletionRequest,
     ) -> native.NativeChatCompletionResponse | AsyncIterator[native.ChatCompletionChunk]:
-        messages = _openai_messages(request.messages, "messages")
+        messages = native_to_openai_messages(request.messages, "messages")
         params = _chat_params(request, request.tool_choice)
         if not request.stream:
             return await _chat(client, request.model_id, messages, params)
@@ -389,7 +428,9 @@ def batch_chat_completion(api: ApiHandle) -> Handler:
 
     async def handle(request: native.BatchChatCompletionRequest) -> native.BatchChatCompletionResponse:
         params = _chat_params(request, None)
-        batch = [_openai_messages(m, f"messages_batch.{i}") for i, m in enumerate(request.messages_batch)]
+        batch = [
+            native_to_openai_messages(m, f"messages_batch.{i}") for i, m in enumerate(request.messages_batch)
+        ]
         replies = await _together(_chat(client, request.model_id, messages, params) for messages in batch)
         return native.BatchChatCompletionResponse(batch=replies)
 

@@ -1,5 +1,6 @@
-"""``inline::builtin`` for the ``responses`` API: the OpenAI Responses API over the agent loop
-(shields, inference, server tools through the Tool Runtime and Vector stores APIs)."""
+"""The agent loop (shields, inference, server tools through the Tool Runtime and Vector stores
+APIs) served as two APIs: ``inline::builtin`` for ``responses`` (the OpenAI Responses API) and
+``inline::meta-reference`` for ``agents`` (the Llama Stack 0.2 Agents API)."""
 
 from __future__ import annotations
 
@@ -16,4 +17,13 @@ def stack_register_providers(register: RegisterProvider) -> None:
         deps=("inference",),
         optional_deps=("tool_runtime", "vector_stores", "safety"),
         description="OpenAI Responses: the agent loop with function, file_search, mcp and web_search tools.",
+    )
+    register(
+        api="agents",
+        provider_type="inline::meta-reference",
+        config="stack_provider_agents.config:LoopConfig",
+        factory="stack_provider_agents.agents:AgentsAdapter",
+        deps=("inference",),
+        optional_deps=("tool_runtime", "safety"),
+        description="Llama Stack 0.2 agents: sessions of turns with tool groups, client tools and shields.",
     )

@@ -1,4 +1,5 @@
-"""Configuration of the agents provider."""
+"""Configuration of the agents plugin's providers: ``LoopConfig`` (the agent loop, all that
+``inline::meta-reference`` agents take) and ``AgentsConfig`` (Responses: the loop and its tools)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from pydantic import Field
 from stack_core import ConfigModel
 
 
-class AgentsConfig(ConfigModel):
-    web_search_toolgroup: str = Field(
-        default="builtin::websearch", description="The tool group whose first tool serves `web_search`."
-    )
+class LoopConfig(ConfigModel):
     max_infer_iters: int = Field(
         default=10, ge=1, le=100, description="Model steps of a turn when a request names no limit."
+    )
+
+
+class AgentsConfig(LoopConfig):
+    web_search_toolgroup: str = Field(
+        default="builtin::websearch", description="The tool group whose first tool serves `web_search`."
     )

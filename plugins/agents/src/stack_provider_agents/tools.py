@@ -196,7 +196,7 @@ class ToolFactory:
 
         async def run(call: ToolCall) -> ToolOutcome:
             reply = await runtime.invoke(name, {"query": _query(call)}, toolgroup_id=group)
-            return _outcome(reply.content, reply.error_message)
+            return outcome_of(reply.content, reply.error_message)
 
         return LoopTool("web_search", definition("web_search", "Search the web.", _QUERY), run)
 
@@ -232,7 +232,7 @@ class ToolFactory:
             async def run(call: ToolCall) -> ToolOutcome:
                 with _mcp_headers(url, spec):
                     reply = await runtime.invoke(name, call.parsed_arguments(), toolgroup_id=group.identifier)
-                return _outcome(reply.content, reply.error_message)
+                return outcome_of(reply.content, reply.error_message)
 
             return run
 
@@ -246,7 +246,8 @@ class ToolFactory:
             box.add(loop_tool, Binding("mcp", spec.server_label, loop_tool.needs_approval))
 
 
-def _outcome(content: Any, error: str | None) -> ToolOutcome:
+def outcome_of(content: Any, error: str | None) -> ToolOutcome:
+    """A tool runtime reply (content or error) as the loop's outcome: text for the model."""
     if error is not None:
         return ToolOutcome(error=error)
     if isinstance(content, str):
