@@ -14,3 +14,10 @@ class AgentsConfig(ConfigModel):
     max_infer_iters: int = Field(
         default=10, ge=1, le=100, description="Model steps of a turn when a request names no limit."
     )
+    background_concurrency: int = Field(
+        default=16, ge=1, description="Background responses this server process runs at a time."
+    )
+
+
+class ConversationsConfig(ConfigModel):
+    """The conversations provider has no settings: it keeps conversations in the stack's database."""
