@@ -29,7 +29,7 @@ from stack_core.apis.conversations import (
 from stack_core.apis.responses import Item
 
 from .config import ConversationsConfig
-from .items import item_page, with_ids
+from .items import item_page, with_ids, with_parts
 
 _ITEM: TypeAdapter[Item] = TypeAdapter(Item)
 
@@ -71,9 +71,9 @@ class ConversationStore:
             await self.items.delete(item.identifier)
 
     async def add(self, conversation_id: str, items: list[Item]) -> list[Item]:
-        """Append items (each given an id if it has none) to a conversation; the items."""
+        """Append items (each given an id if it has none, text as parts) to a conversation; the items."""
         await self.get(conversation_id)
-        stamped, now = with_ids(items), time.time_ns()
+        stamped, now = [with_parts(i) for i in with_ids(items)], time.time_ns()
         for n, item in enumerate(stamped):
             body = {"item": _ITEM.dump_python(item, mode="json"), "position": [now, n]}
             await self.items.create(f"{conversation_id}/{item.id}", body)

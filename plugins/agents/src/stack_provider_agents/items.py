@@ -23,11 +23,13 @@ from stack_core.apis.responses import (
     FunctionCall,
     FunctionCallOutput,
     InputImage,
+    InputText,
     Item,
     McpApprovalRequest,
     McpApprovalResponse,
     McpCall,
     Message,
+    OutputText,
 )
 
 from .loop import Message as ChatMessage
@@ -47,6 +49,15 @@ def new_id(prefix: str) -> str:
 def with_ids(items: Sequence[Item]) -> list[Item]:
     """The items, each given an id if it has none (input items are listed by id)."""
     return [i if i.id else i.model_copy(update={"id": new_id(_PREFIX.get(i.type, "item"))}) for i in items]
+
+
+def with_parts(item: Item) -> Item:
+    """A message with text content as OpenAI stores it: one ``input_text`` part (``output_text``
+    for the assistant's), ``completed``; other items as they are."""
+    if not isinstance(item, Message) or not isinstance(item.content, str):
+        return item
+    part = OutputText(text=item.content) if item.role == "assistant" else InputText(text=item.content)
+    return item.model_copy(update={"content": [part], "status": item.status or "completed"})
 
 
 @dataclass(frozen=True)
