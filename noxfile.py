@@ -32,6 +32,7 @@ COMPANIONS: dict[str, tuple[str, ...]] = {
     **{vector: ("sentence-transformers",) for vector in ("chromadb", "faiss", "pgvector", "qdrant")},
     "vector-stores": ("sentence-transformers", "faiss", "localfs", "vllm"),
     "rag-runtime": ("sentence-transformers", "faiss", "localfs", "vllm"),
+    "agents": ("vllm", "sentence-transformers", "faiss", "localfs", "vector-stores", "regex-shield"),
 }
 
 
