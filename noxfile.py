@@ -202,13 +202,15 @@ def bench(session: nox.Session) -> None:
     """Gateway benchmark vs the fake backend (tests/benchmarks/bench.py; `-- --duration 8`), what
     dispatch costs per call with and without a provider-call wrapper (bench_dispatch.py), then the
     vector scenarios per provider (tests/benchmarks/bench_vector.py), then the inline embedding
-    provider's start-up, latency and throughput beside the library (bench_embed.py). Tables on
+    provider's start-up, latency and throughput beside the library (bench_embed.py), then a
+    Responses function-tool round trip through Stack vs direct (bench_responses.py). Tables on
     stdout, JSON under bench-results/."""
     install_stack(session, *PLUGINS)
     session.run("python", "tests/benchmarks/bench.py", *session.posargs)
     session.run("python", "tests/benchmarks/bench_dispatch.py")
     session.run("python", "tests/benchmarks/bench_vector.py")
     session.run("python", "tests/benchmarks/bench_embed.py")
+    session.run("python", "tests/benchmarks/bench_responses.py")
 
 
 @nox.session(default=False)
