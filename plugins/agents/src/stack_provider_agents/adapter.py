@@ -1,6 +1,6 @@
 """``ResponsesAdapter``: the Responses API over the agent loop.
 
-A request becomes a ``Turn``: the history (the previous response's, then this input) folded into
+A request becomes a ``Turn``: the history (the previous responses' or the conversation's, then this input) folded into
 chat messages, the tools built into loop tools, ``text.format`` as the response format. The loop's
 events go through a ``Renderer``; a streaming request gets its events, another the final response.
 A stored response is saved before its last event is sent, so it can be retrieved at once.
