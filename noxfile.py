@@ -32,7 +32,16 @@ COMPANIONS: dict[str, tuple[str, ...]] = {
     **{vector: ("sentence-transformers",) for vector in ("chromadb", "faiss", "pgvector", "qdrant")},
     "vector-stores": ("sentence-transformers", "faiss", "localfs", "vllm"),
     "rag-runtime": ("sentence-transformers", "faiss", "localfs", "vllm"),
-    "agents": ("vllm", "llama-guard", "rag-runtime", "sentence-transformers", "faiss", "localfs"),
+    "agents": (
+        "vllm",
+        "llama-guard",
+        "rag-runtime",
+        "sentence-transformers",
+        "faiss",
+        "localfs",
+        "vector-stores",
+        "regex-shield",
+    ),
 }
 
 
@@ -197,7 +206,14 @@ def serve(session: nox.Session) -> None:
     session.run("stack", "run", *session.posargs)
 
 
-BENCHES = ("bench.py", "bench_dispatch.py", "bench_vector.py", "bench_embed.py", "bench_mcp.py")
+BENCHES = (
+    "bench.py",
+    "bench_dispatch.py",
+    "bench_vector.py",
+    "bench_embed.py",
+    "bench_mcp.py",
+    "bench_responses.py",
+)
 
 
 @nox.session(default=False)
@@ -205,8 +221,9 @@ def bench(session: nox.Session) -> None:
     """Gateway benchmark vs the fake backend (tests/benchmarks/bench.py; `-- --duration 8`), what
     dispatch costs per call with and without a provider-call wrapper (bench_dispatch.py), then the
     vector scenarios per provider (bench_vector.py), the inline embedding provider's start-up,
-    latency and throughput beside the library (bench_embed.py) and MCP tool calls through Stack vs
-    the mcp client (bench_mcp.py); all under tests/benchmarks/. Tables on stdout, JSON under
+    latency and throughput beside the library (bench_embed.py), MCP tool calls through Stack vs
+    the mcp client (bench_mcp.py) and a Responses function-tool round trip through Stack vs the
+    backend directly (bench_responses.py); all under tests/benchmarks/. Tables on stdout, JSON under
     bench-results/."""
     install_stack(session, *PLUGINS)
     for script in BENCHES:

@@ -4,59 +4,20 @@ by the openai SDK: plain, function tools across two responses, streaming, stored
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import openai
 import pytest
 from auth_endpoint import spawn_auth_endpoint
-from backends import fake_backend, stack_server
+from backends import stack_server
+from responses_stack import MODEL, responses_config, sdk
 
-from stack_core.testing import StackServer
-
-MODEL = "llama-a"
 WEATHER = {
     "type": "function",
     "name": "get_weather",
     "description": "The weather in a city.",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 }
-
-
-def responses_config(backend: str, **server: Any) -> dict[str, Any]:
-    return {
-        "version": 2,
-        "providers": {
-            "inference": [
-                {"provider_id": "vllm", "provider_type": "remote::vllm", "config": {"url": f"{backend}/v1"}}
-            ],
-            "responses": [{"provider_id": "builtin", "provider_type": "inline::builtin"}],
-        },
-        "server": server,
-    }
-
-
-@pytest.fixture(scope="module")
-def backend() -> Iterator[str]:
-    with fake_backend(models=MODEL) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackServer]:
-    with stack_server(responses_config(backend), tmp_path_factory.mktemp("home")) as server:
-        yield server
-
-
-def sdk(server: StackServer, key: str = "unused") -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{server.url}/v1", api_key=key, timeout=60)
-
-
-@pytest.fixture
-def client(server: StackServer) -> Iterator[openai.OpenAI]:
-    with sdk(server) as client:
-        yield client
 
 
 def test_a_plain_response(client: openai.OpenAI) -> None:

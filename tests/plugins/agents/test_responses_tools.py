@@ -5,19 +5,18 @@ arguments; require_approval holds a call until the next response approves it."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import openai
 import pytest
 import tools_plugin
-from backends import fake_backend
+from responses_stack import MODEL
 
 from stack_core import create_app
 from stack_core.plugins import discover
 
-MODEL = "llama-a"
 MCP_URL = "http://tools.test/mcp"
 
 
@@ -28,12 +27,6 @@ def mcp(require_approval: str) -> Any:
         "server_url": MCP_URL,
         "require_approval": require_approval,
     }
-
-
-@pytest.fixture(scope="module")
-def backend() -> Iterator[str]:
-    with fake_backend(models=MODEL) as url:
-        yield url
 
 
 @pytest.fixture

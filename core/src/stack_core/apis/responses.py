@@ -5,7 +5,11 @@
 ``GET /v1/responses/{id}/input_items`` lists what it was given; every route also under the
 ``/v1/openai/v1/...`` alias the ``llama-stack-client`` 0.2 line uses. Stored responses are the
 current user's (another user gets 404). Conversation state carries over with
-``previous_response_id``: its input and output are prepended to the new input.
+``previous_response_id`` (the input and output of that response and of its predecessors are
+prepended to the new input) or with ``conversation`` (its items are; the response's input and output
+are appended to it: ``stack_core.apis.conversations``), not both. A ``background`` response is
+answered at once (``queued``) and completed by a durable job that any server process may run;
+``POST /v1/responses/{id}/cancel`` cancels it.
 
 Items — what a response is given (``input``) and produces (``output``) — are one union decoded in
 one place (``Item``): a message without ``type`` is a message, as the ``openai`` SDK sends it.
@@ -28,6 +32,7 @@ from .vector_io import MetadataFilter
 
 __all__ = [
     "RESPONSES_API",
+    "ConversationRef",
     "CreateResponseRequest",
     "FileSearchCall",
     "FileSearchResult",
@@ -330,11 +335,18 @@ class TextConfig(_Open):
     verbosity: Literal["low", "medium", "high"] | None = None
 
 
+class ConversationRef(_Open):
+    id: str
+
+
 class CreateResponseRequest(_Strict):
     model: str = Field(description="Model identifier, as registered (GET /v1/models).")
     input: str | list[Item]
     instructions: str | None = Field(default=None, description="A system message (not carried over).")
     previous_response_id: str | None = None
+    conversation: str | ConversationRef | None = Field(
+        default=None, description="A conversation (id) whose items are the history; the turn is appended."
+    )
     store: bool = True
     stream: bool = False
     background: bool = False
@@ -365,7 +377,14 @@ class CreateResponseRequest(_Strict):
             raise ValueError("metadata holds at most 16 pairs")
         if self.background and (self.stream or not self.store):
             raise ValueError("background responses must be stored and cannot stream")
+        if self.conversation is not None and self.previous_response_id is not None:
+            raise ValueError("conversation and previous_response_id cannot be used together")
         return self
+
+    @property
+    def conversation_id(self) -> str | None:
+        conversation = self.conversation
+        return conversation.id if isinstance(conversation, ConversationRef) else conversation
 
 
 class ResponseIdRequest(_Strict):
@@ -420,6 +439,7 @@ class Response(ApiModel):
     metadata: dict[str, str] = Field(default_factory=dict)
     parallel_tool_calls: bool = True
     previous_response_id: str | None = None
+    conversation: ConversationRef | None = None
     temperature: float | None = None
     top_p: float | None = None
     tool_choice: Literal["none", "auto", "required"] | dict[str, Any] = "auto"
@@ -487,6 +507,10 @@ class ResponsesProvider(Protocol):
         """The input items of a stored response."""
         ...
 
+    async def cancel_response(self, request: ResponseIdRequest) -> Response:
+        """Cancel a background response (``cancelled``); a finished one is returned as it is."""
+        ...
+
 
 _ONE = "/v1/responses/{response_id}"
 
@@ -518,5 +542,6 @@ RESPONSES_API = ApiSpec(
         _route("GET", _ONE, "retrieve_response", ResponseIdRequest, Response),
         _route("DELETE", _ONE, "delete_response", ResponseIdRequest, ResponseDeleted),
         _route("GET", f"{_ONE}/input_items", "list_input_items", ListInputItemsRequest, InputItemList),
+        _route("POST", f"{_ONE}/cancel", "cancel_response", ResponseIdRequest, Response),
     ),
 )

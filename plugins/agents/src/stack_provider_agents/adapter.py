@@ -1,6 +1,6 @@
 """``ResponsesAdapter``: the Responses API over the agent loop.
 
-A request becomes a ``Turn``: the history (the previous response's, then this input) folded into
+A request becomes a ``Turn``: the history (the previous responses' or the conversation's, then this input) folded into
 chat messages, the tools built into loop tools, ``text.format`` as the response format. The loop's
 events go through a ``Renderer``; a streaming request gets its events, another the final response.
 A stored response is saved before its last event is sent, so it can be retrieved at once.
@@ -9,12 +9,12 @@ A stored response is saved before its last event is sent, so it can be retrieved
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from stack_core import ProviderContext, StackError, UnsupportedError, paginate
+from stack_core import ProviderContext, StackError, paginate
 from stack_core.apis.responses import (
+    ConversationRef,
     CreateResponseRequest,
     InputItemList,
     Item,
@@ -29,8 +29,10 @@ from stack_core.apis.responses import (
     ResponseList,
 )
 
+from .background import Background
 from .config import AgentsConfig
-from .items import conversation, new_id, with_ids
+from .conversations import conversation_store
+from .items import conversation, item_page, new_id, with_ids
 from .loop import AgentLoop, LoopDone, Turn
 from .render import Renderer
 from .store import ResponseStore, Stored
@@ -72,6 +74,7 @@ def _shown(request: CreateResponseRequest, response_id: str) -> Response:
         metadata=request.metadata or {},
         parallel_tool_calls=request.parallel_tool_calls,
         previous_response_id=request.previous_response_id,
+        conversation=ConversationRef(id=request.conversation_id) if request.conversation_id else None,
         temperature=request.temperature,
         top_p=request.top_p,
         tool_choice=request.tool_choice,
@@ -84,10 +87,18 @@ def _shown(request: CreateResponseRequest, response_id: str) -> Response:
     )
 
 
+async def create_adapter(config: AgentsConfig, context: ProviderContext) -> ResponsesAdapter:
+    """The provider factory: the adapter, its background runner registered with the stack's jobs."""
+    adapter = ResponsesAdapter(config, context)
+    adapter.background.register()
+    return adapter
+
+
 class ResponsesAdapter:
     def __init__(self, config: AgentsConfig, context: ProviderContext) -> None:
         self.config = config
         self.store = ResponseStore(context.owned_objects("response"))
+        self.conversations = conversation_store(context)
         self.loop = AgentLoop(context.inference, lambda: context.safety)
         self.tools = ToolFactory(
             context.resources,
@@ -95,18 +106,38 @@ class ResponsesAdapter:
             lambda: context.vector_stores,
             config.web_search_toolgroup,
         )
+        self.background = Background(context.jobs, self.store, self._resume, config.background_concurrency)
 
     async def create_response(
         self, request: CreateResponseRequest
     ) -> Response | AsyncIterator[ResponseEvent]:
-        if request.background:
-            raise UnsupportedError("background responses are not supported yet.", param="background")
-        previous = await self._previous(request)
         given = (
             [Message(role="user", content=request.input)] if isinstance(request.input, str) else request.input
         )
-        inputs = with_ids(given)
-        history = [*previous, *inputs]
+        stored = Stored(_shown(request, new_id("resp")), with_ids(given))
+        if request.background:
+            await self._history(request)  # an unknown previous response or conversation is a 404 now
+            return await self.background.submit(request, stored)
+        renderer, events = await self._turn(request, stored)
+        if request.stream:
+            return events
+        async for _ in events:
+            pass
+        return renderer.response
+
+    async def _history(self, request: CreateResponseRequest) -> list[Item]:
+        if request.previous_response_id is not None:
+            return await self.store.history(request.previous_response_id, "previous_response_id")
+        if request.conversation_id is not None:
+            return await self.conversations.all(request.conversation_id, "conversation")
+        return []
+
+    async def _turn(
+        self, request: CreateResponseRequest, stored: Stored
+    ) -> tuple[Renderer, AsyncIterator[ResponseEvent]]:
+        """The turn of ``stored`` (a response and its input items): its renderer, folding the turn
+        into ``stored.response``, and its events (the response is stored before the last one)."""
+        history = [*await self._history(request), *stored.input]
         box = await self.tools.toolbox(request.tools, history)
         talk = conversation(history, request.instructions)
         shields = tuple(request.guardrails)
@@ -123,18 +154,16 @@ class ResponsesAdapter:
             input_shields=shields,
             output_shields=shields,
         )
-        renderer = Renderer(_shown(request, new_id("resp")), box.bindings, talk.approved)
-        events = self._events(request, turn, renderer, box.listings, inputs, history)
-        if request.stream:
-            return events
-        async for _ in events:
-            pass
-        return renderer.response
+        renderer = Renderer(stored.response, box.bindings, talk.approved)
+        return renderer, self._events(request, turn, renderer, box.listings, stored.input)
 
-    async def _previous(self, request: CreateResponseRequest) -> list[Item]:
-        if request.previous_response_id is None:
-            return []
-        return (await self.store.get(request.previous_response_id, "previous_response_id")).history
+    async def _resume(
+        self, request: CreateResponseRequest, stored: Stored
+    ) -> AsyncGenerator[ResponseEvent, None]:
+        """A background response's turn (``Background``'s ``Turn``)."""
+        _, events = await self._turn(request, stored)
+        async for event in events:
+            yield event
 
     async def _events(
         self,
@@ -143,28 +172,34 @@ class ResponsesAdapter:
         renderer: Renderer,
         listings: list[Any],
         inputs: list[Item],
-        history: list[Item],
     ) -> AsyncIterator[ResponseEvent]:
         for event in renderer.start(listings):
             yield event
         try:
             async for step in self.loop.run(turn):
                 rendered = renderer.feed(step)
-                if isinstance(step, LoopDone) and request.store:
-                    await self._save(renderer.response, inputs, history)
+                if isinstance(step, LoopDone):
+                    await self._keep(request, renderer.response, inputs)
                 for event in rendered:
                     yield event
         except StackError as exc:
-            if not request.stream:
+            if not (request.stream or request.background):
                 raise
             failed = renderer.fail(exc)
             if request.store:
-                await self._save(renderer.response, inputs, history)
+                await self.store.save(Stored(renderer.response, inputs), exists=request.background)
             for event in failed:
                 yield event
 
-    async def _save(self, response: Response, inputs: list[Item], history: list[Item]) -> None:
-        await self.store.save(Stored(response, inputs, [*history, *response.output]))
+    async def _keep(self, request: CreateResponseRequest, response: Response, inputs: list[Item]) -> None:
+        """Store a finished turn, and append it to its conversation."""
+        if request.store:
+            await self.store.save(Stored(response, inputs), exists=request.background)
+        if request.conversation_id is not None:
+            await self.conversations.add(request.conversation_id, [*inputs, *response.output])
+
+    async def cancel_response(self, request: ResponseIdRequest) -> Response:
+        return await self.background.cancel(request.response_id)
 
     async def retrieve_response(self, request: ResponseIdRequest) -> Response:
         return (await self.store.get(request.response_id)).response
@@ -184,17 +219,5 @@ class ResponsesAdapter:
         )
 
     async def list_input_items(self, request: ListInputItemsRequest) -> InputItemList:
-        rows = [_Row(i.id or "", i) for i in (await self.store.get(request.response_id)).input]
-        page, more = paginate(rows, request.order, request.limit, request.after, request.before)
-        return InputItemList(
-            data=[row.item for row in page],
-            has_more=more,
-            first_id=page[0].id if page else None,
-            last_id=page[-1].id if page else None,
-        )
-
-
-@dataclass(frozen=True)
-class _Row:
-    id: str
-    item: Item
+        items = (await self.store.get(request.response_id)).input
+        return InputItemList(**item_page(items, request.order, request.limit, request.after, request.before))

@@ -18,3 +18,10 @@ class AgentsConfig(LoopConfig):
     web_search_toolgroup: str = Field(
         default="builtin::websearch", description="The tool group whose first tool serves `web_search`."
     )
+    background_concurrency: int = Field(
+        default=16, ge=1, description="Background responses this server process runs at a time."
+    )
+
+
+class ConversationsConfig(ConfigModel):
+    """The conversations provider has no settings: it keeps conversations in the stack's database."""

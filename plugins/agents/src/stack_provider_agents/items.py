@@ -16,18 +16,20 @@ from typing import Any
 
 import orjson
 
-from stack_core import ToolCall
+from stack_core import ToolCall, paginate
 from stack_core.apis.responses import (
     FileSearchCall,
     FileSearchResult,
     FunctionCall,
     FunctionCallOutput,
     InputImage,
+    InputText,
     Item,
     McpApprovalRequest,
     McpApprovalResponse,
     McpCall,
     Message,
+    OutputText,
 )
 
 from .loop import Message as ChatMessage
@@ -47,6 +49,35 @@ def new_id(prefix: str) -> str:
 def with_ids(items: Sequence[Item]) -> list[Item]:
     """The items, each given an id if it has none (input items are listed by id)."""
     return [i if i.id else i.model_copy(update={"id": new_id(_PREFIX.get(i.type, "item"))}) for i in items]
+
+
+def with_parts(item: Item) -> Item:
+    """A message with text content as OpenAI stores it: one ``input_text`` part (``output_text``
+    for the assistant's), ``completed``; other items as they are."""
+    if not isinstance(item, Message) or not isinstance(item.content, str):
+        return item
+    part = OutputText(text=item.content) if item.role == "assistant" else InputText(text=item.content)
+    return item.model_copy(update={"content": [part], "status": item.status or "completed"})
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: str
+    item: Item
+
+
+def item_page(
+    items: Sequence[Item], order: str, limit: int, after: str | None = None, before: str | None = None
+) -> dict[str, Any]:
+    """A page of items (oldest first, all with ids) as an item list's fields: ``data``,
+    ``first_id``, ``last_id``, ``has_more``."""
+    page, more = paginate([_Row(i.id or "", i) for i in items], order, limit, after, before)
+    return {
+        "data": [row.item for row in page],
+        "first_id": page[0].id if page else None,
+        "last_id": page[-1].id if page else None,
+        "has_more": more,
+    }
 
 
 def file_search_text(results: Sequence[FileSearchResult]) -> str:

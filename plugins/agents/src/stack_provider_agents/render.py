@@ -1,7 +1,8 @@
 """The agent loop's events rendered as a Response: its output items and the named stream events.
 
 A non-streaming request renders the same events and keeps only the final response, so the two
-can not drift apart. Text streams as a ``message`` item (``output_text`` part); calls of client
+can not drift apart. Text streams as a ``message`` item (``output_text`` part; an answer an output
+shield stops is replaced by the refusal, though its deltas were streamed); calls of client
 tools stream as ``function_call`` items with their arguments; server tool calls appear when they
 start (``in_progress``) and are done when they return (``mcp_call``, ``file_search_call``,
 ``web_search_call``); calls waiting for approval are ``mcp_approval_request`` items.
@@ -256,10 +257,7 @@ class Renderer:
         result = done.result
         events: Events = []
         if result.stop_reason == "shield":
-            refusal = Message(
-                id=new_id("msg"), role="assistant", content=[Refusal(refusal=result.text)], status="completed"
-            )
-            events += self._whole(refusal)
+            events += self._refuse(result.text)
         usage = result.usage
         self.response.usage = ResponseUsage(
             input_tokens=usage.prompt_tokens,
@@ -274,6 +272,17 @@ class Renderer:
             return [*events, self._lifecycle("response.incomplete")]
         self.response.status = "completed"
         return [*events, self._lifecycle("response.completed")]
+
+    def _refuse(self, text: str) -> Events:
+        """The refusal: in place of the answer an output shield stopped (the response keeps no
+        trace of it), or as a new message when an input shield stopped the turn."""
+        refusal = Message(
+            id=new_id("msg"), role="assistant", content=[Refusal(refusal=text)], status="completed"
+        )
+        if self.message is None:
+            return self._whole(refusal)
+        index, answer = self.message
+        return [self._done(index, refusal.model_copy(update={"id": answer.id}))]
 
     def fail(self, error: StackError) -> Events:
         self.response.status = "failed"

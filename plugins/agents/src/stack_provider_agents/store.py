@@ -1,5 +1,10 @@
-"""Stored responses, as owned objects (``response``): the response, its input items and the
-history the next response continues (previous history, input, output)."""
+"""Stored responses, as owned objects (``response``): each response with its own input items.
+
+Nothing is stored twice: the history a response continues is rebuilt by walking its
+``previous_response_id`` chain (each response's input, then its output, oldest first), so a chain
+of n responses stores n turns, not n²/2. A response of a conversation contributes its own turn only
+(its earlier history is the conversation's); a deleted response ends the walk.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +16,13 @@ from pydantic import TypeAdapter
 from stack_core import NotFoundError, OwnedObjects
 from stack_core.apis.responses import Item, Response
 
-_ITEMS: TypeAdapter[list[Item]] = TypeAdapter(list[Item])
+ITEMS: TypeAdapter[list[Item]] = TypeAdapter(list[Item])
 
 
 @dataclass(frozen=True)
 class Stored:
     response: Response
     input: list[Item]
-    history: list[Item]
 
 
 class ResponseStore:
@@ -28,8 +32,7 @@ class ResponseStore:
     async def save(self, stored: Stored, *, exists: bool = False) -> None:
         body = {
             "response": stored.response.model_dump(mode="json"),
-            "input": _ITEMS.dump_python(stored.input, mode="json"),
-            "history": _ITEMS.dump_python(stored.history, mode="json"),
+            "input": ITEMS.dump_python(stored.input, mode="json"),
         }
         if exists:
             await self.objects.update(stored.response.id, body)
@@ -44,11 +47,17 @@ class ResponseStore:
             raise NotFoundError(
                 f"Response with id '{response_id}' not found.", param=param, code="response_not_found"
             ) from None
-        return Stored(
-            Response.model_validate(body["response"]),
-            _ITEMS.validate_python(body["input"]),
-            _ITEMS.validate_python(body["history"]),
-        )
+        return Stored(Response.model_validate(body["response"]), ITEMS.validate_python(body["input"]))
+
+    async def history(self, response_id: str, param: str = "response_id") -> list[Item]:
+        """What a response continuing ``response_id`` follows: the chain's turns, oldest first."""
+        chain = [await self.get(response_id, param)]
+        while (previous := chain[-1].response.previous_response_id) is not None:
+            try:
+                chain.append(await self.get(previous))
+            except NotFoundError:
+                break
+        return [item for turn in reversed(chain) for item in (*turn.input, *turn.response.output)]
 
     async def delete(self, response_id: str) -> None:
         await self.get(response_id)
