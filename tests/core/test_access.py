@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 import pytest
-from conftest import ECHO_CONFIG
+from in_process import ECHO_CONFIG
 
 from stack_core.access import AccessPolicy
 from stack_core.errors import ConfigError

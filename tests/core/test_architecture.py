@@ -189,7 +189,15 @@ def test_discovery_builds_nothing_a_config_does_not_serve() -> None:
     lazy = (
         *(
             f"stack_core.apis.{name}"
-            for name in ("files", "safety", "vector_io", "vector_stores", "responses", "agents", "conversations")
+            for name in (
+                "files",
+                "safety",
+                "vector_io",
+                "vector_stores",
+                "responses",
+                "agents",
+                "conversations",
+            )
         ),
         "stack_core.kits.openai_compat",
         "stack_core.auth.configs",

@@ -10,7 +10,7 @@ import httpx
 import orjson
 import pytest
 import recorder_plugin
-from conftest import running
+from in_process import running
 
 from stack_core.plugins import PluginSet, discover
 

@@ -10,8 +10,8 @@ import observer_plugin
 import orjson
 import pytest
 import seams_plugin
-from conftest import ECHO_CONFIG, running
 from echo_plugin import VOICES, EchoProvider
+from in_process import ECHO_CONFIG, running
 from starlette.types import Message
 
 from stack_core import ApiSpec, PluginError, Route, create_app

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ECHO_CONFIG
+from in_process import ECHO_CONFIG
 from starlette.applications import Starlette
 from starlette.routing import Mount
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import tools_plugin
-from conftest import running
+from in_process import running
 from users import as_user
 
 from stack_core import StackError, ToolRuntimeClient, User, create_app

@@ -135,7 +135,6 @@ _EXPORTS: dict[str, str] = {
     "JobService": "stack_core.jobs",
     "new_job_id": "stack_core.jobs",
     "current_user": "stack_core.context",
-    "provider_data": "stack_core.context",
     "Action": "stack_core.access",
     "BinaryContent": "stack_core.payloads",
     "FileUpload": "stack_core.payloads",

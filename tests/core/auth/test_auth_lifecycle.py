@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from conftest import ECHO_CONFIG
 from fake_idp import FakeIdP, SigningKey, claims
+from in_process import ECHO_CONFIG
 
 
 async def test_oauth2_in_process_app_authenticates_and_closes_cleanly(serve: Any) -> None:
