@@ -15,6 +15,11 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "route_template": "stack_core.server.middleware",
+    "hashed_principal": "stack_core.redact",
+    "outbound_headers": "stack_core.context",
+    "METRICS_PATH": "stack_core.config",
+    "TelemetryConfig": "stack_core.config",
     "McpEndpoint": "stack_core.resources",
     "ToolGroupUnregistrar": "stack_core.apis.resources",
     "ToolGroupRegistrar": "stack_core.apis.resources",
@@ -171,6 +176,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "LLAMA_STACK_CHUNKS",
+    "METRICS_PATH",
     "NAMED_EVENTS",
     "OPENAI_CHUNKS",
     "TURN_EVENTS",
@@ -277,6 +283,7 @@ __all__ = [
     "ShieldUnregistrar",
     "Stack",
     "StackError",
+    "TelemetryConfig",
     "TextDelta",
     "Tool",
     "ToolCall",
@@ -315,13 +322,16 @@ __all__ = [
     "decode_stream",
     "derive_chunk_id",
     "find_config",
+    "hashed_principal",
     "hookimpl",
     "keyword_terms",
     "load_config",
     "moderation_id",
     "moderation_result",
     "new_job_id",
+    "outbound_headers",
     "resource_api",
+    "route_template",
 ]
 
 
@@ -426,8 +436,15 @@ if TYPE_CHECKING:
         decode_reply,
         decode_stream,
     )
-    from .config import ConfigModel, RemoteInferenceConfig, RunConfig, load_config
-    from .context import current_user
+    from .config import (
+        METRICS_PATH,
+        ConfigModel,
+        RemoteInferenceConfig,
+        RunConfig,
+        TelemetryConfig,
+        load_config,
+    )
+    from .context import current_user, outbound_headers
     from .distribution import find_config
     from .errors import (
         AuthenticationError,
@@ -466,6 +483,7 @@ if TYPE_CHECKING:
     from .kits.vector_index import IndexedChunk, VectorHit, VectorIndex, bm25_rank, keyword_terms
     from .objects import OwnedObject, OwnedObjects
     from .payloads import BinaryContent, FileUpload
+    from .redact import hashed_principal
     from .resources import (
         Benchmark,
         Dataset,
@@ -480,6 +498,7 @@ if TYPE_CHECKING:
     )
     from .routing import ApiBinding
     from .server.app import create_app
+    from .server.middleware import route_template
     from .spec import ApiRef, ApiSpec, ResourceKind, Route
     from .stack import Stack
     from .storage import Database

@@ -24,6 +24,7 @@ def stack_register_apis(register: RegisterApi) -> None:
     register(ApiRef("safety", "stack_core.apis.safety:SAFETY_API", resource=SHIELDS))
     register(ApiRef("vector_io", "stack_core.apis.vector_io:VECTOR_IO_API", resource=VECTOR_DBS))
     register(ApiRef("vector_stores", "stack_core.apis.vector_stores:VECTOR_STORES_API"))
+    register(ApiRef("telemetry", "stack_core.apis.telemetry:TELEMETRY_API"))
     register(ApiRef("tool_runtime", "stack_core.apis.tool_runtime:TOOL_RUNTIME_API", resource=TOOL_GROUPS))
     # the registry APIs of their resource kinds (/v1/models, ...) are derived by the plugin loader
 
