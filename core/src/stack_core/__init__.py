@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "SSEStream": "stack_core.payloads",
     "route_template": "stack_core.server.middleware",
     "hashed_principal": "stack_core.redact",
     "outbound_headers": "stack_core.context",
@@ -272,6 +273,7 @@ __all__ = [
     "RunConfig",
     "RunShieldRequest",
     "RunShieldResponse",
+    "SSEStream",
     "SafetyClient",
     "SafetyProvider",
     "SafetyViolation",
@@ -482,7 +484,7 @@ if TYPE_CHECKING:
     from .kits.vector_adapter import VectorIOAdapter, derive_chunk_id
     from .kits.vector_index import IndexedChunk, VectorHit, VectorIndex, bm25_rank, keyword_terms
     from .objects import OwnedObject, OwnedObjects
-    from .payloads import BinaryContent, FileUpload
+    from .payloads import BinaryContent, FileUpload, SSEStream
     from .redact import hashed_principal
     from .resources import (
         Benchmark,
