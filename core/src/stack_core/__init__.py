@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "StoreConfig": "stack_core.config",
     "SSEStream": "stack_core.payloads",
     "route_template": "stack_core.server.middleware",
     "hashed_principal": "stack_core.redact",
@@ -285,6 +286,7 @@ __all__ = [
     "ShieldUnregistrar",
     "Stack",
     "StackError",
+    "StoreConfig",
     "TelemetryConfig",
     "TextDelta",
     "Tool",
@@ -443,6 +445,7 @@ if TYPE_CHECKING:
         ConfigModel,
         RemoteInferenceConfig,
         RunConfig,
+        StoreConfig,
         TelemetryConfig,
         load_config,
     )

@@ -24,7 +24,15 @@ from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.trace import SpanProcessor
 from sqlalchemy import Row, insert, select, update
 
-from stack_core import BadRequestError, Database, NotFoundError, ProviderContext, User, current_user
+from stack_core import (
+    BadRequestError,
+    Database,
+    NotFoundError,
+    ProviderContext,
+    StoreConfig,
+    User,
+    current_user,
+)
 from stack_core.apis.telemetry import (
     AttributeFilter,
     GetSpanRequest,
@@ -46,7 +54,6 @@ from stack_core.apis.telemetry import (
     Trace,
     Traces,
 )
-from stack_core.config import StoreConfig
 
 from .config import SqliteTelemetryConfig
 from .store import SpanStore, SpanWriter
