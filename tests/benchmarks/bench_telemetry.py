@@ -64,6 +64,7 @@ def main() -> None:
         with OtlpReceiver() as receiver:
             servers = {}
             for name, otlp in (("off", None), ("on", receiver.url)):
+                (home / name).mkdir()
                 process, url, _ = start_stack(telemetry(stack_config(backend_url), otlp), home / name)
                 processes.append(process)
                 servers[name] = (url, process.pid)

@@ -50,7 +50,10 @@ MAX_TAIL = 1 << 20
 
 
 def _get(item: Any, key: str) -> Any:
-    return item.get(key) if isinstance(item, dict) else getattr(item, key, None)
+    """A field of a dict or a model (its ``__dict__``: a missing attribute of a pydantic model
+    costs an exception)."""
+    fields = item if isinstance(item, dict) else getattr(item, "__dict__", None)
+    return fields.get(key) if fields is not None else getattr(item, key, None)
 
 
 def _target(call: ProviderCall) -> str:
