@@ -4,6 +4,7 @@ wrapper and plugin middleware."""
 from __future__ import annotations
 
 import asyncio
+from importlib.metadata import entry_points
 from typing import Any
 
 import observer_plugin
@@ -15,7 +16,7 @@ from in_process import ECHO_CONFIG, running
 from starlette.types import Message
 
 from stack_core import ApiSpec, PluginError, Route, create_app
-from stack_core.plugins import PluginSet, discover
+from stack_core.plugins import CORE_PLUGIN, GROUP, PluginSet, discover
 from stack_core.routing import KernelApi, ServedApi
 
 TICKER_CONFIG = {
@@ -106,9 +107,9 @@ async def test_a_client_leaving_stops_the_producer(ticker_plugins: PluginSet, pa
         assert received and ticker.closed == 1 and ticker.produced < 50
 
 
-async def test_without_a_wrapper_a_direct_route_calls_the_provider_method_itself(
-    ticker_plugins: PluginSet,
-) -> None:
+async def test_without_a_wrapper_a_direct_route_calls_the_provider_method_itself() -> None:
+    core = [ep for ep in entry_points(group=GROUP) if ep.name == CORE_PLUGIN]  # no installed wrapper
+    ticker_plugins = discover({"ticker": seams_plugin}, eps=core)
     assert ticker_plugins.provider_call_hook() is None
     app = create_app(TICKER_CONFIG, plugins=ticker_plugins)
     async with app.router.lifespan_context(app):

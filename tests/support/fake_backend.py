@@ -122,6 +122,7 @@ class FakeState:
     retry_after: float | None = None
     stream_fail_after: int | None = None
     abandoned_streams: int = 0  # streams whose client disconnected before the end
+    traceparent: str | None = None  # the W3C traceparent of the last API request that had one
     stats: Counter[str] = field(default_factory=Counter)
 
     def reset(self, latency_ms: float) -> None:
@@ -130,6 +131,7 @@ class FakeState:
         self.latency_ms, self.fail_paths = latency_ms, ()
         self.stats.clear()
         self.abandoned_streams = 0
+        self.traceparent = None
 
     def update(self, body: dict[str, Any]) -> None:
         for key, (convert, default) in _CONTROL.items():
@@ -140,7 +142,7 @@ class FakeState:
             self.fail_paths = (paths,) if isinstance(paths, str) else tuple(paths)
 
     def snapshot(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if k not in ("stats", "abandoned_streams")}
+        return {k: v for k, v in vars(self).items() if k not in ("stats", "abandoned_streams", "traceparent")}
 
 
 # ---------------------------------------------------------------- deterministic content
@@ -507,6 +509,7 @@ class FakeBackend:
         async def gated(request: web.Request) -> web.StreamResponse:
             path, headers = request.path, request.headers
             state.stats[path] += 1
+            state.traceparent = headers.get("traceparent", state.traceparent)
             try:
                 delay = state.latency_ms + header_float(request, "x-fake-latency-ms")
                 if delay > 0:
@@ -534,6 +537,7 @@ class FakeBackend:
                 "total": sum(stats.values()),
                 "paths": dict(stats),
                 "abandoned_streams": self.state.abandoned_streams,
+                "traceparent": self.state.traceparent,
             }
         )
 

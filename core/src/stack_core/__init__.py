@@ -25,6 +25,13 @@ _EXPORTS: dict[str, str] = {
     "ResourceReader": "stack_core.hookspecs",
     "paginate": "stack_core.objects",
     "VectorStoresClient": "stack_core.clients",
+    "StoreConfig": "stack_core.config",
+    "SSEStream": "stack_core.payloads",
+    "route_template": "stack_core.server.middleware",
+    "hashed_principal": "stack_core.redact",
+    "outbound_headers": "stack_core.context",
+    "METRICS_PATH": "stack_core.config",
+    "TelemetryConfig": "stack_core.config",
     "McpEndpoint": "stack_core.resources",
     "ToolGroupUnregistrar": "stack_core.apis.resources",
     "ToolGroupRegistrar": "stack_core.apis.resources",
@@ -181,6 +188,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "LLAMA_STACK_CHUNKS",
+    "METRICS_PATH",
     "NAMED_EVENTS",
     "OPENAI_CHUNKS",
     "TURN_EVENTS",
@@ -278,6 +286,7 @@ __all__ = [
     "RunConfig",
     "RunShieldRequest",
     "RunShieldResponse",
+    "SSEStream",
     "SafetyClient",
     "SafetyProvider",
     "SafetyViolation",
@@ -289,6 +298,8 @@ __all__ = [
     "ShieldUnregistrar",
     "Stack",
     "StackError",
+    "StoreConfig",
+    "TelemetryConfig",
     "TextDelta",
     "Tool",
     "ToolCall",
@@ -328,6 +339,7 @@ __all__ = [
     "decode_stream",
     "derive_chunk_id",
     "find_config",
+    "hashed_principal",
     "hookimpl",
     "keyword_terms",
     "load_config",
@@ -339,9 +351,11 @@ __all__ = [
     "native_to_openai_messages",
     "native_tool_choice",
     "new_job_id",
+    "outbound_headers",
     "paginate",
     "provider_data",
     "resource_api",
+    "route_template",
 ]
 
 
@@ -455,8 +469,16 @@ if TYPE_CHECKING:
         native_to_openai_messages,
         native_tool_choice,
     )
-    from .config import ConfigModel, RemoteInferenceConfig, RunConfig, load_config
-    from .context import current_user, provider_data
+    from .config import (
+        METRICS_PATH,
+        ConfigModel,
+        RemoteInferenceConfig,
+        RunConfig,
+        StoreConfig,
+        TelemetryConfig,
+        load_config,
+    )
+    from .context import current_user, outbound_headers, provider_data
     from .distribution import find_config
     from .errors import (
         AuthenticationError,
@@ -495,7 +517,8 @@ if TYPE_CHECKING:
     from .kits.vector_adapter import VectorIOAdapter, derive_chunk_id
     from .kits.vector_index import IndexedChunk, VectorHit, VectorIndex, bm25_rank, keyword_terms
     from .objects import OwnedObject, OwnedObjects, paginate
-    from .payloads import BinaryContent, FileUpload
+    from .payloads import BinaryContent, FileUpload, SSEStream
+    from .redact import hashed_principal
     from .resources import (
         Benchmark,
         Dataset,
@@ -510,6 +533,7 @@ if TYPE_CHECKING:
     )
     from .routing import ApiBinding
     from .server.app import create_app
+    from .server.middleware import route_template
     from .spec import ApiRef, ApiSpec, ResourceKind, Route
     from .stack import Stack
     from .storage import Database

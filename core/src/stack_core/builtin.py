@@ -27,6 +27,7 @@ def stack_register_apis(register: RegisterApi) -> None:
     register(ApiRef("responses", "stack_core.apis.responses:RESPONSES_API"))
     register(ApiRef("agents", "stack_core.apis.agents:AGENTS_API"))
     register(ApiRef("conversations", "stack_core.apis.conversations:CONVERSATIONS_API"))
+    register(ApiRef("telemetry", "stack_core.apis.telemetry:TELEMETRY_API"))
     register(ApiRef("tool_runtime", "stack_core.apis.tool_runtime:TOOL_RUNTIME_API", resource=TOOL_GROUPS))
     # the registry APIs of their resource kinds (/v1/models, ...) are derived by the plugin loader
 

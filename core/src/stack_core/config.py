@@ -18,6 +18,7 @@ from .envsubst import Substitution, is_disabled, substitute, where
 from .errors import ConfigError
 
 __all__ = [
+    "METRICS_PATH",
     "AuthConfig",
     "ConfigModel",
     "ProviderEntry",
@@ -26,6 +27,7 @@ __all__ = [
     "RunConfig",
     "ServerConfig",
     "StoreConfig",
+    "TelemetryConfig",
     "load_config",
     "stack_home",
     "validate_model",
@@ -115,6 +117,47 @@ class ServerConfig(ConfigModel):
     quota: QuotaConfig | None = None
 
 
+METRICS_PATH = "/metrics"
+"""Where the telemetry plugin serves Prometheus metrics; ``telemetry.metrics_public`` opens it."""
+
+
+class TelemetryConfig(ConfigModel):
+    """How the server observes itself. Spans and metrics are recorded by the telemetry plugin
+    (``stack-provider-telemetry``) when it is installed; where spans go is the ``telemetry`` API's
+    providers (``inline::sqlite`` stores and answers queries, ``remote::otlp`` exports). The
+    OpenTelemetry SDK's own ``OTEL_*`` variables apply (``OTEL_SERVICE_NAME``,
+    ``OTEL_TRACES_SAMPLER_ARG``, ``OTEL_EXPORTER_OTLP_*``, ...)."""
+
+    enabled: bool = Field(default=True, description="Record spans and metrics (with the telemetry plugin).")
+    service_name: str | None = Field(
+        default=None, description="service.name of spans and metrics; default $OTEL_SERVICE_NAME or `stack`."
+    )
+    sampling_ratio: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Share of new traces recorded (a caller's sampled traceparent is always followed); "
+        "default: the SDK's, from OTEL_TRACES_SAMPLER(_ARG), else 1.0.",
+    )
+    capture_content: bool = Field(
+        default=False,
+        description="Record prompts and replies on GenAI spans (gen_ai.input.messages / output.messages).",
+    )
+    metrics_public: bool = Field(default=False, description="Serve GET /metrics without authentication.")
+    log_format: Literal["text", "json"] = Field(
+        default_factory=lambda: (
+            "json" if os.environ.get("STACK_LOG_FORMAT", "").lower() == "json" else "text"
+        ),
+        description="`json`: every log record is one JSON object, and the access log (one line per "
+        "request) is on. Default $STACK_LOG_FORMAT or text.",
+    )
+    log_levels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Level per logger, e.g. {stack.access: INFO, stack_core.stack: DEBUG}; the root "
+        "level is $STACK_LOG_LEVEL.",
+    )
+
+
 class RegisteredResources(BaseModel):
     """Resources declared in config; plugin APIs' kinds go here under their ``config_key``."""
 
@@ -146,6 +189,7 @@ class RunConfig(ConfigModel):
     tool_groups: list[dict[str, Any]] = Field(default_factory=list)
     registered_resources: RegisteredResources = Field(default_factory=RegisteredResources)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     _source: str | None = PrivateAttr(default=None)
     _raw_text: dict[tuple[str | int, ...], str] = PrivateAttr(default_factory=dict)
 

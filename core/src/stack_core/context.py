@@ -9,7 +9,14 @@ import orjson
 from .errors import BadRequestError
 from .resources import Resource, User
 
-__all__ = ["PROVIDER_DATA_HEADERS", "current_user", "provider_data", "provider_data_value", "routed_resource"]
+__all__ = [
+    "PROVIDER_DATA_HEADERS",
+    "current_user",
+    "outbound_headers",
+    "provider_data",
+    "provider_data_value",
+    "routed_resource",
+]
 
 PROVIDER_DATA_HEADERS = (b"x-stack-provider-data", b"x-llamastack-provider-data")
 
@@ -19,6 +26,9 @@ routed_resource: ContextVar[Resource | None] = ContextVar("stack_routed_resource
 providers read it because the request's routing field carries the provider-side name."""
 provider_data: ContextVar[str | None] = ContextVar("stack_provider_data", default=None)
 """Raw JSON of the request's provider-data header (per-request credentials for hosted providers)."""
+outbound_headers: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("stack_outbound_headers", default=())
+"""Headers the kernel's HTTP transport adds to upstream calls made in this context (the telemetry
+plugin's W3C ``traceparent`` of the current provider-call span)."""
 
 
 def provider_data_value(key: str) -> str | None:

@@ -36,6 +36,12 @@ VARIABLES: tuple[EnvVar, ...] = (
         "like `stack run --debug`.",
         "INFO",
     ),
+    EnvVar(
+        "STACK_LOG_FORMAT",
+        "`json`: every log record is one JSON object and the access log is on (run config "
+        "`telemetry.log_format` overrides it).",
+        "text",
+    ),
     EnvVar("STACK_ACCESS_LOG", "Any non-empty value logs one line per HTTP request (logger `stack.access`)."),
     EnvVar(
         "STACK_PLUGINS",

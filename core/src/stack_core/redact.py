@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-__all__ = ["REDACTED", "redact", "secret_name"]
+__all__ = ["REDACTED", "hashed_principal", "redact", "secret_name"]
 
 REDACTED = "**********"
 _SECRET_NAME = re.compile(
@@ -42,3 +43,9 @@ def redact(value: Any, key: str = "") -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)
+
+
+def hashed_principal(principal: str) -> str:
+    """A stable, non-reversible name for a principal in logs, spans and metrics (16 hex digits of
+    its SHA-256)."""
+    return hashlib.sha256(principal.encode()).hexdigest()[:16]

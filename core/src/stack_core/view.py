@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from .access import AccessPolicy
 from .capabilities import Capabilities
+from .config import RunConfig
 from .hookspecs import ProviderSpec
 from .registry import ResourceRegistry
 from .spec import ApiSpec
@@ -41,6 +42,11 @@ class StackView(Protocol):
 
     @property
     def access(self) -> AccessPolicy: ...
+
+    @property
+    def config(self) -> RunConfig:
+        """The run config the stack was built from."""
+        ...
 
     def served_apis(self) -> list[ApiSpec]: ...
 

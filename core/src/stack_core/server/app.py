@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..config import RunConfig, load_config
+from ..config import METRICS_PATH, RunConfig, load_config
 from ..errors import ConfigError
 from ..framing import Framing
 from ..hookspecs import AuthContext, Authenticator
@@ -33,6 +33,7 @@ from ..stack import Stack
 from .docs import docs_routes
 from .endpoints import AsgiEndpoint, make_endpoint
 from .errors import error_response
+from .logs import apply_log_config
 from .memory import malloc_trim, trim_when_idle
 from .middleware import KernelMiddleware
 
@@ -105,7 +106,7 @@ def _routes(specs: list[ApiSpec], stack: Stack) -> list[BaseRoute]:
             for path in declared.paths:
                 framing = declared.framing_for(path)
                 if framing not in endpoints:
-                    endpoints[framing] = AsgiEndpoint(make_endpoint(declared, slot, framing))
+                    endpoints[framing] = AsgiEndpoint(make_endpoint(declared, slot, framing), declared.path)
                 routes.append(
                     Route(
                         path,
@@ -115,6 +116,13 @@ def _routes(specs: list[ApiSpec], stack: Stack) -> list[BaseRoute]:
                     )
                 )
     return routes
+
+
+def _public_paths(config: RunConfig) -> frozenset[str]:
+    """Paths served without authentication or quota (``/metrics`` with ``telemetry.metrics_public``)."""
+    from .auth import PUBLIC_PATHS
+
+    return PUBLIC_PATHS | {METRICS_PATH} if config.telemetry.metrics_public else PUBLIC_PATHS
 
 
 def create_app(
@@ -156,6 +164,7 @@ def create_app(
     async def http_error(request: Request, exc: Exception) -> Response:
         return error_response(exc, request.scope.get("state", {}).get("request_id", ""))
 
+    apply_log_config(run_config.telemetry)
     middleware = [Middleware(KernelMiddleware, lifecycle=lifecycle)]
     middleware += [Middleware(m.factory) for m in stack.plugins.ordered_middleware()]
     auth = run_config.server.auth
@@ -168,7 +177,7 @@ def create_app(
             )
         from .auth import AuthMiddleware
 
-        middleware.append(Middleware(AuthMiddleware, holder=lifecycle))
+        middleware.append(Middleware(AuthMiddleware, holder=lifecycle, public=_public_paths(run_config)))
     if run_config.server.quota is not None:
         from .quota import QuotaMiddleware
 
@@ -178,6 +187,7 @@ def create_app(
                 config=run_config.server.quota,
                 holder=lifecycle,
                 authenticated=auth is not None,
+                public=_public_paths(run_config),
             )
         )
     app = Starlette(

@@ -73,11 +73,11 @@ def route_path(scope: Scope) -> str:
 class AuthMiddleware:
     """Runs after the stack started; ``holder.authenticator`` is built then."""
 
-    def __init__(self, app: ASGIApp, holder: Any) -> None:
-        self.app, self.holder = app, holder
+    def __init__(self, app: ASGIApp, holder: Any, public: frozenset[str] = PUBLIC_PATHS) -> None:
+        self.app, self.holder, self.public = app, holder, public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or route_path(scope) in PUBLIC_PATHS:
+        if scope["type"] != "http" or route_path(scope) in self.public:
             await self.app(scope, receive, send)
             return
         token = ""

@@ -152,12 +152,14 @@ async def _read_json(request: Request) -> dict[str, Any]:
 
 class AsgiEndpoint:
     """A request/response endpoint as a bare ASGI app: Starlette mounts it without its own
-    per-route request/exception wrappers (errors are mapped by the kernel middleware)."""
+    per-route request/exception wrappers (errors are mapped by the kernel middleware).
+    ``template`` is its route's declared path: middleware reads it from ``scope["endpoint"]`` once
+    the router matched, to name the route without the request's ids (logs, spans, metrics)."""
 
-    __slots__ = ("handler",)
+    __slots__ = ("handler", "template")
 
-    def __init__(self, handler: Endpoint) -> None:
-        self.handler = handler
+    def __init__(self, handler: Endpoint, template: str = "") -> None:
+        self.handler, self.template = handler, template
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self.handler(Request(scope, receive))

@@ -13,9 +13,11 @@ from typing import Protocol
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..context import PROVIDER_DATA_HEADERS, provider_data
+from ..redact import hashed_principal
+from ..resources import User
 from .errors import error_response
 
-__all__ = ["KernelMiddleware", "Lifecycle"]
+__all__ = ["KernelMiddleware", "Lifecycle", "route_template"]
 
 access_log = logging.getLogger("stack.access")
 REQUEST_ID = b"x-request-id"
@@ -32,7 +34,11 @@ class Lifecycle(Protocol):
 class KernelMiddleware:
     """Outermost layer: assigns ``x-request-id``, maps any escaped exception to a JSON error,
     logs the request, counts it, and makes sure the stack is started (when mounted without
-    lifespan)."""
+    lifespan).
+
+    ``scope["state"]["log_fields"]`` is a dict any inner layer may add fields to (the telemetry
+    plugin's trace id, model and tokens, the quota's rejection); the access log line carries them
+    with the request id, route, status, duration and the hashed principal."""
 
     def __init__(self, app: ASGIApp, lifecycle: Lifecycle) -> None:
         self.app = app
@@ -50,7 +56,9 @@ class KernelMiddleware:
                 provider_data.set(value.decode("latin-1"))
         self.lifecycle.requests += 1
         request_id = request_id or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        fields: dict[str, object] = {}
+        state = scope.setdefault("state", {})
+        state["request_id"], state["log_fields"] = request_id, fields
         header = (REQUEST_ID, request_id.encode("latin-1"))
         started = False
         status = 500
@@ -74,11 +82,38 @@ class KernelMiddleware:
             await response(scope, receive, send_with_id)
         finally:
             if access_log.isEnabledFor(logging.INFO):
-                access_log.info(
-                    "%s %s %d %.1fms id=%s",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    (time.perf_counter() - began) * 1000,
-                    request_id,
-                )
+                _log_request(scope, status, time.perf_counter() - began, request_id, fields)
+
+
+def route_template(scope: Scope) -> str | None:
+    """The declared path of the route the request matched (``/v1/models/{model_id:path}``), once
+    the router ran; ``None`` for an unmatched path."""
+    template: str | None = getattr(scope.get("endpoint"), "template", None)
+    return template
+
+
+def _log_request(
+    scope: Scope, status: int, seconds: float, request_id: str, fields: dict[str, object]
+) -> None:
+    user: User | None = scope["state"].get("user")
+    record = {
+        "request_id": request_id,
+        "method": scope["method"],
+        "route": route_template(scope) or scope["path"],
+        "status": status,
+        "duration_ms": round(seconds * 1000, 2),
+        **({"principal": hashed_principal(user.principal)} if user is not None else {}),
+        **fields,
+    }
+    extra = "".join(
+        f" {k}={v}" for k, v in record.items() if k not in ("method", "route", "status", "duration_ms")
+    )
+    access_log.info(
+        "%s %s %d %.1fms%s",
+        scope["method"],
+        scope["path"],
+        status,
+        seconds * 1000,
+        extra,
+        extra={"fields": record},
+    )

@@ -164,12 +164,20 @@ def open_counter(store: StoreConfig, default_path: Path) -> Counter:
 class QuotaMiddleware:
     """Counts every request against its client's quota; runs after authentication."""
 
-    def __init__(self, app: ASGIApp, config: QuotaConfig, holder: object, authenticated: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        config: QuotaConfig,
+        holder: object,
+        authenticated: bool,
+        public: frozenset[str] = PUBLIC_PATHS,
+    ) -> None:
         self.app, self.config, self.holder, self.authenticated = app, config, holder, authenticated
+        self.public = public
         self.period = PERIODS[config.period]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or route_path(scope) in PUBLIC_PATHS:
+        if scope["type"] != "http" or route_path(scope) in self.public:
             await self.app(scope, receive, send)
             return
         user: User | None = scope["state"].get("user")
@@ -185,6 +193,7 @@ class QuotaMiddleware:
             error = QuotaExceededError(
                 "Quota exceeded", headers={"retry-after": retry_after, "x-should-retry": "false"}
             )
+            scope["state"].setdefault("log_fields", {})["rejected"] = "quota"
             await error_response(error, scope["state"].get("request_id", ""))(scope, receive, send)
             return
         await self.app(scope, receive, send)

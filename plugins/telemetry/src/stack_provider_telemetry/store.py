@@ -1,0 +1,185 @@
+"""Spans and events in SQL, written off the request path.
+
+``SpanWriter`` is the span processor: ending a span only appends a row to a bounded queue (a
+full queue drops the span and counts it); a background task writes the queue in one batch every
+``flush_interval`` and prunes by age and count. Each span row records its owner, the user current
+when it ended (the request's user), for the queries' access checks. Tables live in the stack's
+database (or the sink's own SQLite file), prefixed by its namespace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import StatusCode
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+)
+
+from stack_core import Database, current_user
+
+from .config import SqliteTelemetryConfig
+
+__all__ = ["SpanStore", "SpanWriter"]
+
+log = logging.getLogger("stack.telemetry")
+PRUNE_EVERY = 60.0
+
+
+class SpanStore:
+    """The ``telemetry_spans`` and ``telemetry_events`` tables and the batched span writes."""
+
+    def __init__(self, database: Database, config: SqliteTelemetryConfig) -> None:
+        self.database, self.config = database, config
+        metadata = MetaData()
+        self.spans = Table(
+            database.table_name("telemetry_spans"),
+            metadata,
+            Column("span_id", String(32), primary_key=True),
+            Column("trace_id", String(32), nullable=False, index=True),
+            Column("parent_span_id", String(32)),
+            Column("root", Boolean, nullable=False),
+            Column("name", Text, nullable=False),
+            Column("start_time", Float, nullable=False, index=True),
+            Column("end_time", Float),
+            Column("status", String(8)),
+            Column("kind", String(16)),
+            Column("attributes", Text, nullable=False),
+            Column("owner", Text),
+        )
+        self.events = Table(
+            database.table_name("telemetry_events"),
+            metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("type", String(32), nullable=False),
+            Column("name", Text),
+            Column("trace_id", String(64)),
+            Column("span_id", String(64)),
+            Column("timestamp", Float, nullable=False, index=True),
+            Column("value", Float),
+            Column("unit", String(32)),
+            Column("body", Text, nullable=False),
+            Column("expires_at", Float, nullable=False, index=True),
+            Column("owner", Text),
+        )
+        self.pending: deque[dict[str, Any]] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._pruned = 0.0
+
+    async def open(self) -> None:
+        await self.database.create_tables(self.spans.metadata)
+        self._task = asyncio.create_task(self._run(), name="stack-telemetry-writer")
+
+    def add(self, row: dict[str, Any]) -> bool:
+        """Queue one span row; False (dropped) when the queue is full."""
+        if len(self.pending) >= self.config.queue_size:
+            return False
+        self.pending.append(row)
+        return True
+
+    async def flush(self) -> None:
+        """Write every queued span now."""
+        if not self.pending:
+            return
+        rows = [self.pending.popleft() for _ in range(len(self.pending))]
+        async with self.database.engine.begin() as conn:
+            await conn.execute(insert(self.spans), rows)
+
+    async def prune(self, now: float) -> None:
+        """Drop spans and events past their age, and the oldest spans beyond ``max_spans``."""
+        cutoff = now - self.config.retention_days * 86_400
+        async with self.database.engine.begin() as conn:
+            await conn.execute(delete(self.spans).where(self.spans.c.start_time < cutoff))
+            await conn.execute(delete(self.events).where(self.events.c.expires_at < now))
+            count = (await conn.execute(select(func.count()).select_from(self.spans))).scalar_one()
+            if count > self.config.max_spans:
+                oldest = (
+                    select(self.spans.c.start_time)
+                    .order_by(self.spans.c.start_time.desc())
+                    .offset(self.config.max_spans)
+                    .limit(1)
+                    .scalar_subquery()
+                )
+                await conn.execute(delete(self.spans).where(self.spans.c.start_time <= oldest))
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.flush_interval)
+            try:
+                await self.flush()
+                now = time.time()
+                if now - self._pruned > PRUNE_EVERY:
+                    self._pruned = now
+                    await self.prune(now)
+            except Exception:  # a bad batch must not stop the writer
+                log.exception("telemetry: writing spans failed")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(Exception):
+            await self.flush()
+
+
+def _hex(value: int, width: int) -> str:
+    return format(value, f"0{width}x")
+
+
+class SpanWriter(SpanProcessor):
+    """Ending a span queues its row in the store (no I/O on the request path)."""
+
+    def __init__(self, store: SpanStore, dropped: Callable[[int], None]) -> None:
+        self.store, self.dropped = store, dropped
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        pass
+
+    def on_end(self, span: ReadableSpan) -> None:
+        context, parent = span.context, span.parent
+        if context is None:
+            return
+        user = current_user.get()
+        row = {
+            "span_id": _hex(context.span_id, 16),
+            "trace_id": _hex(context.trace_id, 32),
+            "parent_span_id": _hex(parent.span_id, 16) if parent is not None else None,
+            "root": parent is None or parent.is_remote,
+            "name": span.name,
+            "start_time": (span.start_time or 0) / 1e9,
+            "end_time": span.end_time / 1e9 if span.end_time else None,
+            "status": "error" if span.status.status_code is StatusCode.ERROR else "ok",
+            "kind": span.kind.name.lower(),
+            "attributes": orjson.dumps(dict(span.attributes or {})).decode(),
+            "owner": user.model_dump_json() if user is not None else None,
+        }
+        if not self.store.add(row):
+            self.dropped(1)
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
