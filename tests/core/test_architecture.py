@@ -21,7 +21,7 @@ LADDER: list[set[str]] = [
     {"config", "hookspecs", "apis", "http"},
     {"storage", "registry", "auth", "services", "objects", "view", "registries", "clients", "jobs"},
     {"plugins", "routing", "kits", "builtin", "reconcile"},
-    {"tool_router"},
+    {"tool_router", "scoring_router"},
     {"stack", "distribution", "reference"},
     {"server"},
     {"cli", "testing"},

@@ -15,6 +15,27 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "RowsDataSource": "stack_core.resources",
+    "UriDataSource": "stack_core.resources",
+    "ModelCandidate": "stack_core.apis.eval",
+    "BenchmarkConfig": "stack_core.apis.eval",
+    "EvaluateResponse": "stack_core.apis.eval",
+    "EvalJob": "stack_core.apis.eval",
+    "EvalJobRequest": "stack_core.apis.eval",
+    "EvaluateRowsRequest": "stack_core.apis.eval",
+    "RunEvalRequest": "stack_core.apis.eval",
+    "AppendRowsRequest": "stack_core.apis.datasetio",
+    "IterRowsResponse": "stack_core.apis.datasetio",
+    "IterRowsRequest": "stack_core.apis.datasetio",
+    "LlmAsJudgeScoringFnParams": "stack_core.apis.scoring",
+    "RegexParserScoringFnParams": "stack_core.apis.scoring",
+    "BasicScoringFnParams": "stack_core.apis.scoring",
+    "ScoringFnParams": "stack_core.apis.scoring",
+    "ScoringResult": "stack_core.apis.scoring",
+    "ScoringCall": "stack_core.apis.scoring",
+    "ScoringClient": "stack_core.clients",
+    "DatasetIOClient": "stack_core.clients",
+    "routed_resource": "stack_core.context",
     "McpEndpoint": "stack_core.resources",
     "ToolGroupUnregistrar": "stack_core.apis.resources",
     "ToolGroupRegistrar": "stack_core.apis.resources",
@@ -179,12 +200,15 @@ __all__ = [
     "ApiHandle",
     "ApiRef",
     "ApiSpec",
+    "AppendRowsRequest",
     "AttachFileRequest",
     "AuthContext",
     "AuthenticationError",
     "Authenticator",
     "BadRequestError",
+    "BasicScoringFnParams",
     "Benchmark",
+    "BenchmarkConfig",
     "BinaryContent",
     "ChatCompletionRequest",
     "ChatDelta",
@@ -203,8 +227,13 @@ __all__ = [
     "CreateVectorStoreRequest",
     "Database",
     "Dataset",
+    "DatasetIOClient",
     "DeleteChunksRequest",
     "EmbeddingsRequest",
+    "EvalJob",
+    "EvalJobRequest",
+    "EvaluateResponse",
+    "EvaluateRowsRequest",
     "FileUpload",
     "FilesClient",
     "Framing",
@@ -216,13 +245,17 @@ __all__ = [
     "InsertChunksRequest",
     "InsertDocumentsRequest",
     "InvokeToolRequest",
+    "IterRowsRequest",
+    "IterRowsResponse",
     "Job",
     "JobHandle",
     "JobService",
+    "LlmAsJudgeScoringFnParams",
     "McpEndpoint",
     "MetadataFilter",
     "MiddlewareSpec",
     "Model",
+    "ModelCandidate",
     "ModelLister",
     "ModelRegistrar",
     "ModelUnregistrar",
@@ -253,6 +286,7 @@ __all__ = [
     "RagQueryResult",
     "RagToolRuntime",
     "Ranker",
+    "RegexParserScoringFnParams",
     "RegisterApi",
     "RegisterAuthProvider",
     "RegisterMiddleware",
@@ -263,13 +297,19 @@ __all__ = [
     "Resource",
     "ResourceKind",
     "Route",
+    "RowsDataSource",
     "RunConfig",
+    "RunEvalRequest",
     "RunShieldRequest",
     "RunShieldResponse",
     "SafetyClient",
     "SafetyProvider",
     "SafetyViolation",
+    "ScoringCall",
+    "ScoringClient",
+    "ScoringFnParams",
     "ScoringFunction",
+    "ScoringResult",
     "SearchVectorStoreRequest",
     "Shield",
     "ShieldLister",
@@ -292,6 +332,7 @@ __all__ = [
     "ToolRuntimeClient",
     "ToolRuntimeProvider",
     "UnsupportedError",
+    "UriDataSource",
     "Usage",
     "User",
     "VectorDB",
@@ -322,6 +363,7 @@ __all__ = [
     "moderation_result",
     "new_job_id",
     "resource_api",
+    "routed_resource",
 ]
 
 
@@ -340,6 +382,16 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .access import Action
+    from .apis.datasetio import AppendRowsRequest, IterRowsRequest, IterRowsResponse
+    from .apis.eval import (
+        BenchmarkConfig,
+        EvalJob,
+        EvalJobRequest,
+        EvaluateResponse,
+        EvaluateRowsRequest,
+        ModelCandidate,
+        RunEvalRequest,
+    )
     from .apis.inference import ChatCompletionRequest, CompletionRequest, EmbeddingsRequest, InferenceProvider
     from .apis.resources import (
         ModelLister,
@@ -366,6 +418,14 @@ if TYPE_CHECKING:
         content_text,
         moderation_id,
         moderation_result,
+    )
+    from .apis.scoring import (
+        BasicScoringFnParams,
+        LlmAsJudgeScoringFnParams,
+        RegexParserScoringFnParams,
+        ScoringCall,
+        ScoringFnParams,
+        ScoringResult,
     )
     from .apis.tool_runtime import (
         InsertDocumentsRequest,
@@ -413,10 +473,12 @@ if TYPE_CHECKING:
         ChatDone,
         ChatResult,
         ChatStream,
+        DatasetIOClient,
         FilesClient,
         InferenceClient,
         PayloadStream,
         SafetyClient,
+        ScoringClient,
         TextDelta,
         ToolCall,
         ToolCallDelta,
@@ -427,7 +489,7 @@ if TYPE_CHECKING:
         decode_stream,
     )
     from .config import ConfigModel, RemoteInferenceConfig, RunConfig, load_config
-    from .context import current_user
+    from .context import current_user, routed_resource
     from .distribution import find_config
     from .errors import (
         AuthenticationError,
@@ -472,9 +534,11 @@ if TYPE_CHECKING:
         McpEndpoint,
         Model,
         Resource,
+        RowsDataSource,
         ScoringFunction,
         Shield,
         ToolGroup,
+        UriDataSource,
         User,
         VectorDB,
     )
