@@ -34,6 +34,11 @@ class IterRowsRequest(ApiModel):
         return self.start_index or 0
 
     @property
+    def wanted(self) -> int | None:
+        """How many rows the page holds at most, or None for all from ``start``."""
+        return None if self.limit is None or self.limit < 0 else self.limit
+
+    @property
     def stop(self) -> int | None:
         """One past the page's last row, or None for every row from ``start``."""
         return None if self.limit is None or self.limit < 0 else self.start + self.limit
