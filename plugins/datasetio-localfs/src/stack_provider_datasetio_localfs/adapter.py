@@ -3,8 +3,8 @@
 A ``rows`` dataset's rows are copied into the stack's database when it is registered; appends add
 SQL rows. A ``uri`` dataset is read from its source until rows are appended to it: an append
 writes a new JSONL version of the whole dataset (the current version's rows, then the new ones)
-beside the others, then makes it current with a compare-and-set on the version number, so a
-concurrent append retries on top of it and no row is ever lost. Versions are never rewritten.
+beside the others and makes it current (``stack_core.kits.datasets``: a concurrent append retries
+on top of it, no row is ever lost).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from stack_core import (
     RowsDataSource,
     routed_resource,
 )
+from stack_core.kits.datasets import DatasetVersions
 
 from .config import LocalFSDatasetIOConfig
 from .formats import RowSource, open_uri, read_path
@@ -42,6 +43,7 @@ class LocalFSDatasetIO:
             Path(config.storage_dir).expanduser() if config.storage_dir else context.state_dir / "datasets"
         )
         self.store = DatasetStore(context)
+        self.versions = DatasetVersions(context.database, "datasetio_localfs_versions")
 
     # -- registry capabilities ----------------------------------------------------------------
 
@@ -59,6 +61,7 @@ class LocalFSDatasetIO:
 
     async def unregister_dataset(self, dataset: Dataset) -> None:
         await self.store.forget(dataset.identifier)
+        await self.versions.forget(dataset.identifier)
 
     # -- routes -------------------------------------------------------------------------------
 
@@ -71,7 +74,7 @@ class LocalFSDatasetIO:
 
     async def _file(self, dataset: Dataset) -> tuple[RowSource, int]:
         """The dataset's current rows (its latest appended version, else its source) and version."""
-        version = await self.store.version(dataset.identifier)
+        version = await self.versions.current(dataset.identifier)
         if version is not None:
             number, path = version
             return await asyncio.to_thread(read_path, Path(path), "jsonl"), number
@@ -107,7 +110,7 @@ class LocalFSDatasetIO:
                 / f"v{number + 1}-{uuid.uuid4().hex[:8]}.jsonl"
             )
             await asyncio.to_thread(_write_version, path, source, request.rows)
-            if await self.store.set_version(dataset.identifier, number, str(path)):
+            if await self.versions.advance(dataset.identifier, number, str(path)):
                 return
             path.unlink(missing_ok=True)  # another append won: redo on top of its version
         raise ConflictError(f"Dataset '{dataset.identifier}' is being appended to concurrently; retry.")
@@ -116,6 +119,7 @@ class LocalFSDatasetIO:
 async def create_provider(config: LocalFSDatasetIOConfig, context: ProviderContext) -> LocalFSDatasetIO:
     provider = LocalFSDatasetIO(config, context)
     await provider.store.open()
+    await provider.versions.open()
     return provider
 
 

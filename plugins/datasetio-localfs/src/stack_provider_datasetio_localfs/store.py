@@ -1,6 +1,5 @@
-"""What the provider keeps in the stack's database: the rows of ``rows`` datasets (and rows
-appended to them), one SQL row each, and the current file version of ``uri`` datasets that were
-appended to. Paging a rows dataset is a range scan on its primary key."""
+"""The rows of ``rows`` datasets (and rows appended to them) in the stack's database, one SQL row
+each; paging is a range scan on the primary key."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, func, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from stack_core import ConflictError, ProviderContext
@@ -26,13 +25,6 @@ class DatasetStore:
             Column("dataset", String(255), primary_key=True),
             Column("position", Integer, primary_key=True),
             Column("row", Text, nullable=False),
-        )
-        self.versions = Table(
-            self.database.table_name("datasetio_localfs_versions"),
-            metadata,
-            Column("dataset", String(255), primary_key=True),
-            Column("version", Integer, nullable=False),
-            Column("path", Text, nullable=False),
         )
         self.metadata = metadata
 
@@ -82,31 +74,3 @@ class DatasetStore:
     async def forget(self, dataset: str) -> None:
         async with self.database.engine.begin() as conn:
             await conn.execute(delete(self.rows).where(self.rows.c.dataset == dataset))
-            await conn.execute(delete(self.versions).where(self.versions.c.dataset == dataset))
-
-    async def version(self, dataset: str) -> tuple[int, str] | None:
-        """The current appended version of a ``uri`` dataset: (number, path), or None."""
-        query = select(self.versions.c.version, self.versions.c.path).where(
-            self.versions.c.dataset == dataset
-        )
-        async with self.database.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return (int(row.version), str(row.path)) if row is not None else None
-
-    async def set_version(self, dataset: str, previous: int, path: str) -> bool:
-        """Make ``path`` the dataset's version ``previous + 1`` unless another append was first."""
-        t = self.versions
-        if previous == 0:
-            try:
-                async with self.database.engine.begin() as conn:
-                    await conn.execute(insert(t).values(dataset=dataset, version=1, path=path))
-            except IntegrityError:
-                return False
-            return True
-        async with self.database.engine.begin() as conn:
-            changed = await conn.execute(
-                update(t)
-                .where((t.c.dataset == dataset) & (t.c.version == previous))
-                .values(version=previous + 1, path=path)
-            )
-            return changed.rowcount == 1
