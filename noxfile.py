@@ -32,6 +32,8 @@ COMPANIONS: dict[str, tuple[str, ...]] = {
     **{vector: ("sentence-transformers",) for vector in ("chromadb", "faiss", "pgvector", "qdrant")},
     "vector-stores": ("sentence-transformers", "faiss", "localfs", "vllm"),
     "rag-runtime": ("sentence-transformers", "faiss", "localfs", "vllm"),
+    "datasetio-huggingface": ("datasetio-localfs",),
+    "eval": ("datasetio-localfs", "scoring-basic", "scoring-llm-as-judge", "vllm"),
 }
 
 

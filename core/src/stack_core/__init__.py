@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "AgentCandidate": "stack_core.apis.eval",
     "RowsDataSource": "stack_core.resources",
     "UriDataSource": "stack_core.resources",
     "ModelCandidate": "stack_core.apis.eval",
@@ -191,6 +192,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "AgentCandidate",
     "LLAMA_STACK_CHUNKS",
     "NAMED_EVENTS",
     "OPENAI_CHUNKS",
@@ -381,6 +383,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .apis.eval import AgentCandidate
     from .access import Action
     from .apis.datasetio import AppendRowsRequest, IterRowsRequest, IterRowsResponse
     from .apis.eval import (
