@@ -192,12 +192,12 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
-    "AgentCandidate",
     "LLAMA_STACK_CHUNKS",
     "NAMED_EVENTS",
     "OPENAI_CHUNKS",
     "TURN_EVENTS",
     "Action",
+    "AgentCandidate",
     "ApiBinding",
     "ApiHandle",
     "ApiRef",
@@ -383,10 +383,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .apis.eval import AgentCandidate
     from .access import Action
     from .apis.datasetio import AppendRowsRequest, IterRowsRequest, IterRowsResponse
     from .apis.eval import (
+        AgentCandidate,
         BenchmarkConfig,
         EvalJob,
         EvalJobRequest,
