@@ -105,9 +105,7 @@ class HuggingFaceDatasetIO:
                 "files with an inline::localfs provider.",
                 param="source",
             )
-        assert isinstance(dataset.source, UriDataSource)
-        await self._dataset(dataset.source.uri)
-        return None
+        return None  # loaded on first read: a run config's hub datasets must not download at start-up
 
     async def unregister_dataset(self, dataset: Dataset) -> None:
         await self.versions.forget(dataset.identifier)
