@@ -24,7 +24,7 @@ LADDER: list[set[str]] = [
     {"tool_router", "scoring_router"},
     {"stack", "distribution", "reference"},
     {"server"},
-    {"cli", "testing"},
+    {"cli", "testing", "eval_cli", "eval_report"},
 ]
 RUNG = {name: level for level, names in enumerate(LADDER) for name in names}
 

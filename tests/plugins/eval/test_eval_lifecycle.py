@@ -9,7 +9,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
+import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,8 +78,9 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
 
 
 @pytest.fixture
-def client(server: StackServer) -> LlamaStackClient:
-    return LlamaStackClient(base_url=server.url)
+def client(server: StackServer) -> Iterator[LlamaStackClient]:
+    with LlamaStackClient(base_url=server.url) as client:
+        yield client
 
 
 def all_rows(client: LlamaStackClient, dataset_id: str) -> list[dict[str, Any]]:
@@ -224,8 +229,7 @@ def test_a_job_killed_with_its_server_finishes_after_restart(backend: str, tmp_p
     slow = config(backend, max_concurrency=4, batch_size=4)
     httpx.post(f"{backend}/__control", json={"latency_ms": 60}).raise_for_status()
     try:
-        with StackServer(slow, env=env) as first:
-            client = LlamaStackClient(base_url=first.url)
+        with StackServer(slow, env=env) as first, LlamaStackClient(base_url=first.url) as client:
             client.datasets.register(
                 purpose="eval/messages-answer",
                 source={"type": "rows", "rows": mmlu_rows(count)},
@@ -247,8 +251,7 @@ def test_a_job_killed_with_its_server_finishes_after_restart(backend: str, tmp_p
             os.kill(first.process.pid, signal.SIGKILL)
             first.process.wait(10)
         httpx.post(f"{backend}/__control", json={"latency_ms": 0}).raise_for_status()
-        with StackServer(slow, env=env) as second:
-            client = LlamaStackClient(base_url=second.url)
+        with StackServer(slow, env=env) as second, LlamaStackClient(base_url=second.url) as client:
             done = wait_for(client, "big", job.job_id, timeout=120)
             assert done.status == "completed"
             result = client.eval.jobs.retrieve(job.job_id, benchmark_id="big")
@@ -259,3 +262,80 @@ def test_a_job_killed_with_its_server_finishes_after_restart(backend: str, tmp_p
             assert aggregate["num_total"] == count and aggregate["accuracy"] == ACCURACY
     finally:
         httpx.post(f"{backend}/__control", json={"latency_ms": 0})
+
+
+def test_stack_eval_run_benchmark_writes_json_and_an_html_report(
+    client: LlamaStackClient, server: StackServer, tmp_path: Path
+) -> None:
+    mmlu = tmp_path / "mmlu.jsonl"
+    mmlu.write_text("".join(json.dumps(r) + "\n" for r in mmlu_rows(8)))
+    client.datasets.register(
+        purpose="eval/messages-answer", source={"type": "uri", "uri": mmlu.as_uri()}, dataset_id="mmlu-file"
+    )
+    client.benchmarks.register(
+        benchmark_id="mmlu-file",
+        dataset_id="mmlu-file",
+        scoring_functions=["basic::regex_parser_multiple_choice_answer"],
+    )
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "stack_core.cli",
+        "eval",
+        "run-benchmark",
+        "mmlu-file",
+        "--model-id",
+        "llm",
+    ]
+    command += ["--output-dir", str(out), "--num-examples", "4", "--url", server.url, "--max-tokens", "200"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "4/4" in done.stderr and "rows/s" in done.stderr and "accuracy 0.5000" in done.stderr
+    result = json.loads((out / "mmlu-file.json").read_text())
+    assert (
+        result["scores"]["basic::regex_parser_multiple_choice_answer"]["aggregated_results"]["accuracy"]
+        == ACCURACY
+    )
+    assert result["num_rows"] == 4 and result["model_id"] == "llm"
+    report = out / "report.html"
+    assert "http" not in report.read_text().replace("http://www.w3.org/2000/svg", "")  # self-contained
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (.ci/run installs Debian's chromium)")
+        pytest.skip("chromium is not installed: apt-get install chromium")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dump-dom"]
+    dom = subprocess.run(
+        [browser, *flags, f"--user-data-dir={tmp_path / 'profile'}", report.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    bars = re.findall(r'<rect class="bar"[^>]* width="([\d.]+)"', dom)
+    assert len(bars) == 1 and float(bars[0]) > 0, dom[-2000:]
+    assert "mmlu-file" in dom and "0.500" in dom
+
+
+def test_stack_eval_run_scoring(client: LlamaStackClient, server: StackServer, tmp_path: Path) -> None:
+    rows = [
+        {"expected_answer": "a", "generated_answer": "a"},
+        {"expected_answer": "b", "generated_answer": "a"},
+    ]
+    client.datasets.register(
+        purpose="eval/question-answer", source={"type": "rows", "rows": rows}, dataset_id="to-score"
+    )
+    out = tmp_path / "scores.json"
+    command = [
+        sys.executable,
+        "-m",
+        "stack_core.cli",
+        "eval",
+        "run-scoring",
+        "to-score",
+        "--scoring-functions",
+    ]
+    command += ["basic::equality", "--url", server.url, "--output", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["results"]["basic::equality"]["aggregated_results"]["accuracy"] == 0.5
