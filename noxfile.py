@@ -34,6 +34,7 @@ COMPANIONS: dict[str, tuple[str, ...]] = {
     "rag-runtime": ("sentence-transformers", "faiss", "localfs", "vllm"),
     "datasetio-huggingface": ("datasetio-localfs",),
     "eval": ("datasetio-localfs", "scoring-basic", "scoring-llm-as-judge", "vllm"),
+    "scoring-llm-as-judge": ("vllm",),
 }
 
 
