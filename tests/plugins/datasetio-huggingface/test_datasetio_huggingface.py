@@ -92,7 +92,9 @@ async def test_builders_and_saved_datasets_page_and_append(tmp_path: Path) -> No
             "/v1/datasets", json={"purpose": "eval/question-answer", "source": {"type": "rows", "rows": ROWS}}
         )
         assert rows.json()["provider_id"] == "localfs"
-        assert (await register(client, "hub", "huggingface://datasets/llamastack/simpleqa?split=train")).status_code == 200
+        assert (
+            await register(client, "hub", "huggingface://datasets/llamastack/simpleqa?split=train")
+        ).status_code == 200
         missing = await client.get("/v1/datasetio/iterrows/hub")  # loaded on first read: offline here
         assert missing.status_code == 400 and "llamastack/simpleqa" in missing.json()["error"]["message"]
     async with hf_stack(tmp_path) as client:  # the appended versions survive a restart
