@@ -204,13 +204,15 @@ def bench(session: nox.Session) -> None:
     """Gateway benchmark vs the fake backend (tests/benchmarks/bench.py; `-- --duration 8`), what
     dispatch costs per call with and without a provider-call wrapper (bench_dispatch.py), then the
     vector scenarios per provider (tests/benchmarks/bench_vector.py), then the inline embedding
-    provider's start-up, latency and throughput beside the library (bench_embed.py). Tables on
+    provider's start-up, latency and throughput beside the library (bench_embed.py), eval rows/s
+    through Stack vs the backend's direct rate (bench_eval.py). Tables on
     stdout, JSON under bench-results/."""
     install_stack(session, *PLUGINS)
     session.run("python", "tests/benchmarks/bench.py", *session.posargs)
     session.run("python", "tests/benchmarks/bench_dispatch.py")
     session.run("python", "tests/benchmarks/bench_vector.py")
     session.run("python", "tests/benchmarks/bench_embed.py")
+    session.run("python", "tests/benchmarks/bench_eval.py")
 
 
 @nox.session(default=False)
