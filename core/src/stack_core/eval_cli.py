@@ -116,7 +116,9 @@ def add_eval_parser(sub: Any) -> None:
     evaluation = sub.add_parser("eval", help="run benchmarks and scoring against a running stack")
     eval_sub = evaluation.add_subparsers(dest="eval_command", required=True)
     bench = eval_sub.add_parser("run-benchmark", help="run benchmarks; write JSON results and an HTML report")
-    bench.add_argument("benchmark_ids", nargs="+", metavar="benchmark_id")
+    bench.add_argument(
+        "benchmark_ids", nargs="+", metavar="benchmark_id", help="registered benchmarks to run"
+    )
     bench.add_argument("--model-id", required=True, help="the candidate model (a registered model)")
     bench.add_argument("--output-dir", required=True, help="where the JSON results and report.html go")
     bench.add_argument("--num-examples", type=int, help="only the first N rows of each benchmark")
@@ -124,8 +126,10 @@ def add_eval_parser(sub: Any) -> None:
     bench.add_argument("--system-message", help="a system message for the candidate")
     bench.set_defaults(func=cmd_run_benchmark)
     scoring = eval_sub.add_parser("run-scoring", help="score a registered dataset's rows")
-    scoring.add_argument("dataset_id")
-    scoring.add_argument("--scoring-functions", nargs="+", required=True, metavar="ID")
+    scoring.add_argument("dataset_id", help="a registered dataset with expected_answer and generated_answer")
+    scoring.add_argument(
+        "--scoring-functions", nargs="+", required=True, metavar="ID", help="scoring functions"
+    )
     scoring.add_argument("--save", action="store_true", help="save the scored rows as a new dataset")
     scoring.add_argument("--output", help="write the results JSON here (default: stdout)")
     scoring.set_defaults(func=cmd_run_scoring)
