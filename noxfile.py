@@ -42,6 +42,9 @@ COMPANIONS: dict[str, tuple[str, ...]] = {
         "vector-stores",
         "regex-shield",
     ),
+    "datasetio-huggingface": ("datasetio-localfs",),
+    "eval": ("datasetio-localfs", "scoring-basic", "scoring-llm-as-judge", "vllm"),
+    "scoring-llm-as-judge": ("vllm",),
 }
 
 
@@ -213,17 +216,19 @@ BENCHES = (
     "bench_embed.py",
     "bench_mcp.py",
     "bench_responses.py",
+    "bench_eval.py",
+    "bench_telemetry.py",
 )
 
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Gateway benchmark vs the fake backend (tests/benchmarks/bench.py; `-- --duration 8`), what
-    dispatch costs per call with and without a provider-call wrapper (bench_dispatch.py), then the
-    vector scenarios per provider (bench_vector.py), the inline embedding provider's start-up,
-    latency and throughput beside the library (bench_embed.py), MCP tool calls through Stack vs
-    the mcp client (bench_mcp.py) and a Responses function-tool round trip through Stack vs the
-    backend directly (bench_responses.py); all under tests/benchmarks/. Tables on stdout, JSON under
+    """Every script in ``BENCHES`` (tests/benchmarks/), each beside its baseline in the same run: the
+    gateway vs a bare proxy (bench.py; ``-- --duration 8``), dispatch cost per call (bench_dispatch),
+    vector providers vs their libraries (bench_vector), the inline embedding provider vs the library
+    (bench_embed), MCP tool calls vs the mcp client (bench_mcp), a Responses function-tool round trip
+    vs the backend directly (bench_responses), eval rows/s vs the backend's direct rate (bench_eval)
+    and chat with telemetry on vs off (bench_telemetry). Tables on stdout, JSON under
     bench-results/."""
     install_stack(session, *PLUGINS)
     for script in BENCHES:

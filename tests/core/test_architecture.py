@@ -21,10 +21,10 @@ LADDER: list[set[str]] = [
     {"config", "hookspecs", "apis", "http"},
     {"storage", "registry", "auth", "services", "objects", "view", "registries", "clients", "jobs"},
     {"plugins", "routing", "kits", "builtin", "reconcile"},
-    {"tool_router"},
+    {"tool_router", "scoring_router"},
     {"stack", "distribution", "reference"},
     {"server"},
-    {"cli", "testing"},
+    {"cli", "testing", "eval_cli", "eval_report"},
 ]
 RUNG = {name: level for level, names in enumerate(LADDER) for name in names}
 

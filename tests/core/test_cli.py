@@ -148,7 +148,7 @@ def test_distributions_ship_inside_the_package(
     monkeypatch.chdir(tmp_path)
     assert find_config("starter") == SHIPPED / "starter.yaml"
     assert main(["config", "show", "nope"]) == 2
-    assert "(shipped: llama-guard, starter)" in capsys.readouterr().err
+    assert "(shipped: llama-guard, open-benchmark, starter)" in capsys.readouterr().err
 
 
 def test_config_schema_lists_each_provider_config_with_its_secrets(

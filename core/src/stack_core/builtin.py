@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from .apis.inspect import INSPECT_API, PROVIDERS_API
-from .apis.resources import MODELS, SHIELDS, TOOL_GROUPS, VECTOR_DBS
+from .apis.resources import BENCHMARKS, DATASETS, MODELS, SCORING_FUNCTIONS, SHIELDS, TOOL_GROUPS, VECTOR_DBS
 from .calls import ProviderCall
 from .hookspecs import RegisterApi, RegisterAuthProvider, hookimpl
 from .services import InspectService, ProvidersService
@@ -29,6 +29,9 @@ def stack_register_apis(register: RegisterApi) -> None:
     register(ApiRef("conversations", "stack_core.apis.conversations:CONVERSATIONS_API"))
     register(ApiRef("telemetry", "stack_core.apis.telemetry:TELEMETRY_API"))
     register(ApiRef("tool_runtime", "stack_core.apis.tool_runtime:TOOL_RUNTIME_API", resource=TOOL_GROUPS))
+    register(ApiRef("datasetio", "stack_core.apis.datasetio:DATASETIO_API", resource=DATASETS))
+    register(ApiRef("scoring", "stack_core.apis.scoring:SCORING_API", resource=SCORING_FUNCTIONS))
+    register(ApiRef("eval", "stack_core.apis.eval:EVAL_API", resource=BENCHMARKS))
     # the registry APIs of their resource kinds (/v1/models, ...) are derived by the plugin loader
 
 

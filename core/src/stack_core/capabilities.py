@@ -6,7 +6,8 @@ Besides its API's protocol a provider may implement:
 - ``Closable.shutdown()``: called when the stack stops;
 - for the resource kind its API routes by, the kind's ``lister`` (report what it serves, e.g.
   ``ModelLister.list_models()``), ``registrar`` (accept, amend or refuse a registration,
-  ``register_model(model)``) and ``unregistrar`` Protocols (``stack_core.apis.resources``).
+  ``register_model(model)``), ``unregistrar`` and ``claimer`` (which provider a registration naming
+  none goes to) Protocols (``stack_core.apis.resources``).
 
 Each is a one-method ``runtime_checkable`` Protocol. ``Capabilities.of`` checks a provider against
 them with ``isinstance`` and keeps the bound methods it found, so nothing is looked up by a name
@@ -60,6 +61,7 @@ class Capabilities:
     list_resources: Callable[[], Awaitable[Listed]] | None = None
     register: Callable[[Resource], Awaitable[Resource | None]] | None = None
     unregister: Callable[[Resource], Awaitable[None]] | None = None
+    claims: Callable[[Resource], bool] | None = None
 
     @classmethod
     def of(cls, impl: object, kind: ResourceKind | None) -> Capabilities:
@@ -69,6 +71,7 @@ class Capabilities:
             list_resources=bound(impl, kind.lister) if kind else None,
             register=bound(impl, kind.registrar) if kind else None,
             unregister=bound(impl, kind.unregistrar) if kind else None,
+            claims=bound(impl, kind.claimer) if kind else None,
         )
 
     def names(self, kind: ResourceKind | None) -> list[str]:
@@ -79,6 +82,7 @@ class Capabilities:
                 (self.list_resources, kind.lister),
                 (self.register, kind.registrar),
                 (self.unregister, kind.unregistrar),
+                (self.claims, kind.claimer),
             ]
         return [
             protocol.__name__ for method, protocol in pairs if method is not None and protocol is not None

@@ -218,8 +218,10 @@ def parser() -> argparse.ArgumentParser:
     docs_config.set_defaults(func=cmd_docs_config)
 
     from .auth.keys_cli import add_keys_parser
+    from .eval_cli import add_eval_parser
 
     add_keys_parser(sub, cmd_keys, env_help)
+    add_eval_parser(sub)
     return root
 
 

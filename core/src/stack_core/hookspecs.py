@@ -35,9 +35,11 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
     from .clients import (
+        DatasetIOClient,
         FilesClient,
         InferenceClient,
         SafetyClient,
+        ScoringClient,
         ToolRuntimeClient,
         VectorIOClient,
         VectorStoresClient,
@@ -102,8 +104,9 @@ class ProviderContext:
     """What a provider factory receives besides its config: explicit dependencies, no injection.
 
     ``deps`` maps each API named in the spec's ``deps``/``optional_deps`` (when configured) to its
-    ``ApiHandle``; ``inference``, ``vector_io``, ``safety``, ``files``, ``tool_runtime`` and ``vector_stores`` give typed clients over those
-    handles. Calls through them go where an HTTP request would (routing, the current user's
+    ``ApiHandle``; ``inference``, ``vector_io``, ``safety``, ``files``, ``tool_runtime``,
+    ``vector_stores``, ``datasetio`` and ``scoring`` give typed clients over those handles. Calls
+    through them go where an HTTP request would (routing, the current user's
     access rules, provider-call wrappers). ``database`` is the stack's SQL database for providers
     that persist state; ``state_dir`` a directory of their own. Per-user objects (files, vector
     stores, ...) go through ``owned_objects(kind)``, which records owners and applies the stack's
@@ -173,6 +176,20 @@ class ProviderContext:
         from .clients import SafetyClient
 
         return SafetyClient(self._dep("safety"))
+
+    @property
+    def datasetio(self) -> DatasetIOClient:
+        """A typed client of the DatasetIO API (declare ``deps=("datasetio",)``)."""
+        from .clients import DatasetIOClient
+
+        return DatasetIOClient(self._dep("datasetio"))
+
+    @property
+    def scoring(self) -> ScoringClient:
+        """A typed client of the Scoring API (declare ``deps=("scoring",)``)."""
+        from .clients import ScoringClient
+
+        return ScoringClient(self._dep("scoring"))
 
     @property
     def files(self) -> FilesClient:

@@ -79,8 +79,14 @@ class ResourceService:
     async def get(self, request: BaseModel) -> Resource:
         return await self.lookup(getattr(request, self.kind.path_param or self.kind.id_param))
 
-    def _provider_id(self, requested: str | None) -> str:
+    def _provider_id(self, requested: str | None, resource: Resource) -> str:
         providers = self._providers()
+        if requested is None and len(providers) > 1:
+            claimed = [
+                p for p, i in providers.items() if i.capabilities.claims and i.capabilities.claims(resource)
+            ]
+            if len(claimed) == 1:
+                return claimed[0]
         if requested is not None:
             if requested not in providers:
                 raise BadRequestError(
@@ -100,8 +106,9 @@ class ResourceService:
         )
 
     async def register(self, request: BaseModel, *, source: str = "api") -> Resource:
-        provider_id = self._provider_id(getattr(request, "provider_id", None))
-        resource = self.kind.build(request, provider_id)
+        draft = self.kind.build(request, "")
+        provider_id = self._provider_id(getattr(request, "provider_id", None), draft)
+        resource = draft.model_copy(update={"provider_id": provider_id})
         user = current_user.get()
         if user is not None:
             resource.owner = user

@@ -9,18 +9,22 @@ defaulting to the identifier) and an ``owner``. The JSON shapes match the 0.2 re
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 __all__ = [
     "Benchmark",
+    "DataSource",
     "Dataset",
+    "DatasetPurpose",
     "Model",
     "Resource",
+    "RowsDataSource",
     "ScoringFunction",
     "Shield",
     "ToolGroup",
+    "UriDataSource",
     "User",
     "VectorDB",
 ]
@@ -108,10 +112,31 @@ class VectorDB(Resource):
     vector_db_name: str | None = None
 
 
+DatasetPurpose = Literal["post-training/messages", "eval/question-answer", "eval/messages-answer"]
+
+
+class UriDataSource(BaseModel):
+    """Rows read from a URI: ``data:`` (CSV, JSON, JSONL), ``file://`` (CSV, JSON, JSONL, Parquet),
+    ``huggingface://datasets/<path>?split=...``."""
+
+    type: Literal["uri"] = "uri"
+    uri: str = Field(min_length=1)
+
+
+class RowsDataSource(BaseModel):
+    """Rows given inline at registration."""
+
+    type: Literal["rows"] = "rows"
+    rows: list[dict[str, Any]]
+
+
+DataSource = Annotated[UriDataSource | RowsDataSource, Field(discriminator="type")]
+
+
 class Dataset(Resource):
     type: Literal["dataset"] = "dataset"
-    purpose: str
-    source: dict[str, Any]
+    purpose: DatasetPurpose
+    source: DataSource
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -92,7 +92,10 @@ class ResourceKind:
     providers serve this kind. ``lister``, ``registrar`` and ``unregistrar`` are the one-method
     Protocols (``runtime_checkable``) of a provider's optional capabilities for this kind: report
     what it serves, accept or refuse a registration, forget an unregistered resource. The kernel
-    checks them with ``isinstance`` at start-up. ``list_aliases`` are extra paths of the listing.
+    checks them with ``isinstance`` at start-up. ``claimer`` is a synchronous one, ``claims_x(resource)
+    -> bool``: a registration that names no provider goes to the one provider claiming the resource
+    (datasets: the Hugging Face provider claims ``huggingface://`` sources). ``list_aliases`` are extra
+    paths of the listing.
     """
 
     type: str
@@ -110,6 +113,7 @@ class ResourceKind:
     lister: builtins.type | None = None
     registrar: builtins.type | None = None
     unregistrar: builtins.type | None = None
+    claimer: builtins.type | None = None
 
     @property
     def item_path(self) -> str:

@@ -12,9 +12,10 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from .access import AccessPolicy
+from .calls import ApiHandle
 from .capabilities import Capabilities
 from .config import RunConfig
-from .hookspecs import ProviderSpec
+from .hookspecs import ProviderSpec, Registry
 from .registry import ResourceRegistry
 from .spec import ApiSpec
 
@@ -51,3 +52,11 @@ class StackView(Protocol):
     def served_apis(self) -> list[ApiSpec]: ...
 
     def instances(self, api: str | None = None) -> list[ProviderInstance]: ...
+
+    def api(self, name: str) -> ApiHandle:
+        """A served API's handlers (``KeyError`` if it is not served)."""
+        ...
+
+    def registry_service(self, plural: str) -> Registry:
+        """The registry service of a resource kind (``"datasets"``), once the stack runs."""
+        ...

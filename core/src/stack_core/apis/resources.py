@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from ..resources import (
     Benchmark,
     Dataset,
+    DatasetPurpose,
+    DataSource,
     McpEndpoint,
     Model,
     Resource,
@@ -25,12 +27,21 @@ from ..resources import (
 from ..spec import ApiModel, ApiSpec, ResourceKind, Route
 
 __all__ = [
+    "BENCHMARKS",
+    "DATASETS",
     "MODELS",
     "RESOURCE_KINDS",
+    "SCORING_FUNCTIONS",
     "TOOL_GROUPS",
+    "BenchmarkRegistrar",
+    "DatasetClaimer",
+    "DatasetRegistrar",
+    "DatasetUnregistrar",
     "ModelLister",
     "ModelRegistrar",
     "ModelUnregistrar",
+    "ScoringFunctionLister",
+    "ScoringFunctionRegistrar",
     "ShieldLister",
     "ShieldRegistrar",
     "ShieldUnregistrar",
@@ -72,8 +83,8 @@ class RegisterVectorDBRequest(_Request):
 
 
 class RegisterDatasetRequest(_Request):
-    purpose: str
-    source: dict[str, Any]
+    purpose: DatasetPurpose
+    source: DataSource
     metadata: dict[str, Any] | None = None
     dataset_id: str | None = None
     provider_id: str | None = None
@@ -157,6 +168,50 @@ class VectorDBRegistrar(Protocol):
 class VectorDBUnregistrar(Protocol):
     async def unregister_vector_db(self, vector_db: VectorDB) -> None:
         """Drop the vector DB's collection."""
+        ...
+
+
+@runtime_checkable
+class DatasetClaimer(Protocol):
+    def claims_dataset(self, dataset: Dataset) -> bool:
+        """Whether the provider reads this dataset's source (``huggingface://...`` for one, files
+        and rows for another); a registration naming no provider goes to the one that claims it."""
+        ...
+
+
+@runtime_checkable
+class DatasetRegistrar(Protocol):
+    async def register_dataset(self, dataset: Dataset) -> Dataset | None:
+        """Check the dataset's source can be read (or refuse it); rows sources are stored."""
+        ...
+
+
+@runtime_checkable
+class DatasetUnregistrar(Protocol):
+    async def unregister_dataset(self, dataset: Dataset) -> None:
+        """Drop what the provider stored for the dataset (rows, appended file versions)."""
+        ...
+
+
+@runtime_checkable
+class ScoringFunctionLister(Protocol):
+    async def list_scoring_functions(self) -> Iterable[ScoringFunction | Mapping[str, Any]]:
+        """The scoring functions the provider has built in (``basic::equality``, ...)."""
+        ...
+
+
+@runtime_checkable
+class ScoringFunctionRegistrar(Protocol):
+    async def register_scoring_function(self, function: ScoringFunction) -> ScoringFunction | None:
+        """Accept (optionally amended), or refuse by raising, a scoring function being registered
+        (e.g. one whose ``provider_scoring_fn_id`` names no function of the provider)."""
+        ...
+
+
+@runtime_checkable
+class BenchmarkRegistrar(Protocol):
+    async def register_benchmark(self, benchmark: Benchmark) -> Benchmark | None:
+        """Accept (optionally amended), or refuse by raising, a benchmark being registered."""
         ...
 
 
@@ -264,6 +319,9 @@ DATASETS = _kind(
     "provider_dataset_id",
     RegisterDatasetRequest,
     "datasets",
+    claimer=DatasetClaimer,
+    registrar=DatasetRegistrar,
+    unregistrar=DatasetUnregistrar,
 )
 SCORING_FUNCTIONS = _kind(
     ScoringFunction,
@@ -275,6 +333,8 @@ SCORING_FUNCTIONS = _kind(
     "provider_scoring_fn_id",
     RegisterScoringFunctionRequest,
     "scoring_fns",
+    lister=ScoringFunctionLister,
+    registrar=ScoringFunctionRegistrar,
 )
 BENCHMARKS = _kind(
     Benchmark,
@@ -286,6 +346,7 @@ BENCHMARKS = _kind(
     "provider_benchmark_id",
     RegisterBenchmarkRequest,
     "benchmarks",
+    registrar=BenchmarkRegistrar,
 )
 TOOL_GROUPS = _kind(
     ToolGroup,

@@ -1,0 +1,18 @@
+"""``inline::meta-reference`` Eval: benchmarks answered by a candidate model and scored, as
+durable jobs."""
+
+from __future__ import annotations
+
+from stack_core import RegisterProvider, hookimpl
+
+
+@hookimpl
+def stack_register_providers(register: RegisterProvider) -> None:
+    register(
+        api="eval",
+        provider_type="inline::meta-reference",
+        config="stack_provider_eval.config:EvalConfig",
+        factory="stack_provider_eval.adapter:create_provider",
+        deps=("inference", "datasetio", "scoring"),
+        description="Benchmarks run as durable jobs: bounded-concurrency generation, resumable, cancellable.",
+    )

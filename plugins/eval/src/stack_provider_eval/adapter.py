@@ -1,0 +1,217 @@
+"""Benchmarks run as durable jobs (kind ``eval.run``) on the stack's job service.
+
+``run_eval`` records the benchmark, its dataset and scoring functions and the config in the job's
+params and returns it ``scheduled``; whichever server process claims the job reads the dataset's
+first ``num_examples`` rows, answers them with at most ``max_concurrency`` generations in flight
+(in any order) and saves them ``batch_size`` at a time (``generations``), reporting rows done of
+total after each save. A job resumed after its process died (even by ``kill -9``) skips the rows
+already saved, so no row is answered twice or left out. When every row has an answer the rows,
+with their ``generated_answer``, are scored through the Scoring API and the ``EvaluateResponse`` is
+the job's result. Cancelling stops the job at its next save.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from stack_core import (
+    AgentCandidate,
+    Benchmark,
+    BenchmarkConfig,
+    ConflictError,
+    DatasetIOClient,
+    EvalJob,
+    EvalJobRequest,
+    EvaluateResponse,
+    EvaluateRowsRequest,
+    InferenceClient,
+    Job,
+    JobHandle,
+    JobService,
+    ModelCandidate,
+    NotFoundError,
+    ProviderContext,
+    ProviderReplyError,
+    RunEvalRequest,
+    ScoringClient,
+    StackError,
+    UnsupportedError,
+    routed_resource,
+)
+from stack_core.apis.eval import EvalJobStatus
+
+from .candidate import generate
+from .config import EvalConfig
+from .generations import Generations
+
+KIND = "eval.run"
+_STATUS: dict[str, EvalJobStatus] = {
+    "queued": "scheduled",
+    "running": "in_progress",
+    "succeeded": "completed",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
+
+
+def _model(config: BenchmarkConfig) -> ModelCandidate:
+    candidate = config.eval_candidate
+    if isinstance(candidate, AgentCandidate):
+        raise UnsupportedError(
+            "Agent candidates are not supported yet; use a model candidate.", param="eval_candidate"
+        )
+    return candidate
+
+
+class MetaReferenceEval:
+    def __init__(self, config: EvalConfig, context: ProviderContext, jobs: JobService) -> None:
+        self.config, self.jobs = config, jobs
+        self.inference: InferenceClient = context.inference
+        self.datasetio: DatasetIOClient = context.datasetio
+        self.scoring: ScoringClient = context.scoring
+        self.generations = Generations(context.database)
+
+    @staticmethod
+    def _benchmark() -> Benchmark:
+        benchmark = routed_resource.get()
+        if not isinstance(benchmark, Benchmark):
+            raise ProviderReplyError("inline::meta-reference was called without a routed benchmark")
+        return benchmark
+
+    # -- routes -------------------------------------------------------------------------------
+
+    async def run_eval(self, request: RunEvalRequest) -> EvalJob:
+        benchmark = self._benchmark()
+        _model(request.benchmark_config)
+        params = {
+            "benchmark_id": benchmark.identifier,
+            "dataset_id": benchmark.dataset_id,
+            "scoring_functions": benchmark.scoring_functions,
+            "config": request.benchmark_config.model_dump(mode="json", exclude_none=True),
+        }
+        job = await self.jobs.submit(KIND, params)
+        return self._status(job)
+
+    async def evaluate_rows(self, request: EvaluateRowsRequest) -> EvaluateResponse:
+        candidate = _model(request.benchmark_config)
+        bound = asyncio.Semaphore(self.config.max_concurrency)
+
+        async def one(row: Mapping[str, Any]) -> dict[str, Any]:
+            async with bound:
+                return await generate(self.inference, candidate, row)
+
+        generations = list(await asyncio.gather(*(one(row) for row in request.input_rows)))
+        return await self._score(
+            request.input_rows, generations, request.scoring_functions, request.benchmark_config
+        )
+
+    async def _job(self, request: EvalJobRequest) -> Job:
+        job = await self.jobs.get(request.job_id)
+        if job.kind != KIND or job.params.get("benchmark_id") != self._benchmark().identifier:
+            raise NotFoundError(
+                f"No job '{request.job_id}' of benchmark '{request.benchmark_id}'.",
+                param="job_id",
+                code="job_not_found",
+            )
+        return job
+
+    @staticmethod
+    def _status(job: Job) -> EvalJob:
+        return EvalJob(
+            job_id=job.id,
+            status=_STATUS[job.status],
+            rows_done=job.done,
+            rows_total=job.total,
+            error=job.error,
+        )
+
+    async def job_status(self, request: EvalJobRequest) -> EvalJob:
+        return self._status(await self._job(request))
+
+    async def job_cancel(self, request: EvalJobRequest) -> None:
+        await self._job(request)
+        await self.jobs.cancel(request.job_id)
+
+    async def job_result(self, request: EvalJobRequest) -> EvaluateResponse:
+        job = await self._job(request)
+        if job.status != "succeeded":
+            raise ConflictError(
+                f"Job '{job.id}' is {_STATUS[job.status]}; its result is there once it has completed.",
+                param="job_id",
+                code="job_not_completed",
+            )
+        return EvaluateResponse.model_validate(job.result)
+
+    # -- the job ------------------------------------------------------------------------------
+
+    async def _score(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        generations: Sequence[Mapping[str, Any]],
+        functions: Sequence[str],
+        config: BenchmarkConfig,
+    ) -> EvaluateResponse:
+        merged = [{**row, **generation} for row, generation in zip(rows, generations, strict=True)]
+        scored = await self.scoring.score(merged, {f: config.scoring_params.get(f) for f in functions})
+        return EvaluateResponse(generations=[dict(g) for g in generations], scores=scored.results)
+
+    async def run(self, job: JobHandle) -> dict[str, Any]:
+        """The job runner (idempotent: a resumed run skips the rows already answered)."""
+        config = BenchmarkConfig.model_validate(job.params["config"])
+        candidate = _model(config)
+        rows = [row async for row in self.datasetio.rows(job.params["dataset_id"], stop=config.num_examples)]
+        done = await self.generations.done(job.id)
+        await job.progress(len(done), len(rows))
+        await self._generate(job, candidate, rows, [i for i in range(len(rows)) if i not in done], len(done))
+        generations = await self.generations.all(job.id)
+        if len(generations) != len(rows):
+            raise StackError(f"job {job.id}: {len(generations)} generations saved for {len(rows)} rows")
+        result = await self._score(rows, generations, job.params["scoring_functions"], config)
+        return result.model_dump(mode="json")
+
+    async def _generate(
+        self,
+        job: JobHandle,
+        candidate: ModelCandidate,
+        rows: Sequence[Mapping[str, Any]],
+        pending: list[int],
+        done: int,
+    ) -> None:
+        """Answer the ``pending`` rows, ``max_concurrency`` at a time, saving batches as they fill."""
+
+        async def one(index: int) -> tuple[int, dict[str, Any]]:
+            return index, await generate(self.inference, candidate, rows[index])
+
+        queue = iter(pending)
+        running: set[asyncio.Task[tuple[int, dict[str, Any]]]] = set()
+        batch: dict[int, dict[str, Any]] = {}
+        try:
+            while True:
+                while len(running) < self.config.max_concurrency and (index := next(queue, None)) is not None:
+                    running.add(asyncio.create_task(one(index)))
+                if not running:
+                    break
+                finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                batch.update(task.result() for task in finished)
+                if len(batch) >= self.config.batch_size or not running:
+                    await self.generations.save(job.id, batch)
+                    done += len(batch)
+                    batch = {}
+                    await job.progress(done, len(rows))
+        finally:
+            for task in running:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*running, return_exceptions=True)
+
+
+async def create_provider(config: EvalConfig, context: ProviderContext) -> MetaReferenceEval:
+    if context.jobs is None:
+        raise StackError("inline::meta-reference runs evaluations as jobs: it needs the stack's job service")
+    provider = MetaReferenceEval(config, context, context.jobs)
+    await provider.generations.open()
+    context.jobs.register(KIND, provider.run, concurrency=config.max_concurrent_jobs)
+    return provider

@@ -1,0 +1,55 @@
+"""A job's generations so far, one SQL row per dataset row: a resumed job skips the rows already
+answered, and a batch saved twice (a run that died after saving it) changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from stack_core import Database
+
+
+class Generations:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.table = Table(
+            database.table_name("eval_generations"),
+            MetaData(),
+            Column("job", String(64), primary_key=True),
+            Column("position", Integer, primary_key=True),
+            Column("generation", Text, nullable=False),
+        )
+
+    async def open(self) -> None:
+        await self.database.create_tables(self.table.metadata)
+
+    async def done(self, job: str) -> set[int]:
+        t = self.table
+        async with self.database.engine.connect() as conn:
+            return set((await conn.execute(select(t.c.position).where(t.c.job == job))).scalars())
+
+    async def save(self, job: str, batch: Mapping[int, Mapping[str, Any]]) -> None:
+        values = [
+            {"job": job, "position": i, "generation": orjson.dumps(dict(g)).decode()}
+            for i, g in batch.items()
+        ]
+        if not values:
+            return
+        dialect = postgresql if self.database.url.startswith("postgresql") else sqlite
+        statement = dialect.insert(self.table).on_conflict_do_nothing(index_elements=["job", "position"])
+        async with self.database.engine.begin() as conn:
+            await conn.execute(statement, values)
+
+    async def all(self, job: str) -> list[dict[str, Any]]:
+        t = self.table
+        query = select(t.c.generation).where(t.c.job == job).order_by(t.c.position)
+        async with self.database.engine.connect() as conn:
+            return [orjson.loads(g) for g in (await conn.execute(query)).scalars()]
+
+    async def forget(self, job: str) -> None:
+        async with self.database.engine.begin() as conn:
+            await conn.execute(delete(self.table).where(self.table.c.job == job))
