@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import MetaData, event
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import PoolResetState
 
 from .config import StoreConfig
 
@@ -34,6 +35,14 @@ def store_url(store: StoreConfig, default_path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+def _sqlite_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+    """Roll back a connection given back to the pool only when a transaction is open. SQLite's
+    driver opens none for reads, and a committed write has closed its own: an unconditional
+    rollback was a round trip to the driver's thread on every checkout."""
+    if not state.terminate_only and dbapi_connection.driver_connection.in_transaction:
+        dbapi_connection.rollback()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -50,11 +59,14 @@ class Database:
         self.url = store_url(store, default_path)
         self.is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = (
-            {} if self.is_sqlite else {"pool_size": store.pool_size, "pool_pre_ping": True}
+            {"pool_reset_on_return": None}
+            if self.is_sqlite
+            else {"pool_size": store.pool_size, "pool_pre_ping": True}
         )
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine.pool, "reset", _sqlite_reset)
 
     def table_name(self, name: str) -> str:
         return f"{self.store.namespace}_{name}" if self.store.namespace else name
