@@ -102,21 +102,19 @@ class OwnedObjects:
             "body": orjson.dumps(body).decode(),
             "created_at": now,
         }
-        async with self.database.engine.begin() as conn:
-            await conn.execute(self._insert, row)
+        await self.database.run(lambda conn: conn.execute(self._insert, row), write=True)
         return OwnedObject(self.kind, identifier, user, body, now)
 
     async def update(self, identifier: str, body: dict[str, Any]) -> None:
         """Replace an object's body (no access check: call ``get(..., "update")`` first)."""
         await self._ensure()
         params = {"identifier": identifier, "new_body": orjson.dumps(body).decode()}
-        async with self.database.engine.begin() as conn:
-            await conn.execute(self._update, params)
+        await self.database.run(lambda conn: conn.execute(self._update, params), write=True)
 
     async def get(self, identifier: str, action: Action = "read") -> OwnedObject:
         await self._ensure()
-        async with self.database.engine.connect() as conn:
-            row = (await conn.execute(self._select, {"identifier": identifier})).first()
+        params = {"identifier": identifier}
+        row = await self.database.run(lambda conn: conn.execute(self._select, params).first())
         obj = self._object(row) if row is not None else None
         user = current_user.get()
         if obj is not None and self.policy.allows(user, action, obj):
@@ -140,8 +138,7 @@ class OwnedObjects:
                 orjson.dumps({key: value})[1:-1].decode(), autoescape=True
             )
         query = select(self.table).where(where).order_by(self.table.c.created_at)
-        async with self.database.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self.database.run(lambda conn: conn.execute(query).all())
         objects = [self._object(r) for r in rows]
         return [o for o in objects if all(o.body.get(k) == v for k, v in (matching or {}).items())]
 
@@ -153,8 +150,8 @@ class OwnedObjects:
 
     async def delete(self, identifier: str) -> OwnedObject:
         obj = await self.get(identifier, "delete")
-        async with self.database.engine.begin() as conn:
-            await conn.execute(self._delete, {"identifier": identifier})
+        params = {"identifier": identifier}
+        await self.database.run(lambda conn: conn.execute(self._delete, params), write=True)
         return obj
 
 

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -234,7 +234,7 @@ class AgentLoop:
         async for event in self._finish(state, result):
             yield event
 
-    async def _infer(self, state: _State) -> AsyncIterator[ChatDelta]:
+    async def _infer(self, state: _State) -> AsyncGenerator[ChatDelta, None]:
         """One model step's deltas, ending with ``ChatDone``."""
         turn, offered = state.turn, state.offered()
         tools = {"tools": offered or None, "tool_choice": turn.tool_choice if offered else None}
