@@ -13,7 +13,19 @@ from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
 import orjson
-from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, insert, select, update
+from sqlalchemy import (
+    Column,
+    Float,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from .access import AccessPolicy, Action
 from .context import current_user
@@ -59,8 +71,15 @@ class OwnedObjects:
                 Column("body", Text, nullable=False),
                 Column("created_at", Float, nullable=False),
             )
-        self.table = self._tables[key]
+        self.table = table = self._tables[key]
         self._ready = False
+        # Statements built once (their compiled form is then cached by SQLAlchemy): building one
+        # per call cost more CPU than running it.
+        one = (table.c.kind == kind) & (table.c.id == bindparam("identifier"))
+        self._insert = insert(table)
+        self._select = select(table).where(one)
+        self._update = update(table).where(one).values(body=bindparam("new_body"))
+        self._delete = delete(table).where(one)
 
     async def _ensure(self) -> None:
         if not self._ready:
@@ -76,30 +95,26 @@ class OwnedObjects:
         await self._ensure()
         user = current_user.get()
         now = time.time()
-        async with self.database.engine.begin() as conn:
-            await conn.execute(
-                insert(self.table).values(
-                    kind=self.kind,
-                    id=identifier,
-                    owner=user.model_dump_json() if user else None,
-                    body=orjson.dumps(body).decode(),
-                    created_at=now,
-                )
-            )
+        row = {
+            "kind": self.kind,
+            "id": identifier,
+            "owner": user.model_dump_json() if user else None,
+            "body": orjson.dumps(body).decode(),
+            "created_at": now,
+        }
+        await self.database.run(lambda conn: conn.execute(self._insert, row), write=True)
         return OwnedObject(self.kind, identifier, user, body, now)
 
     async def update(self, identifier: str, body: dict[str, Any]) -> None:
         """Replace an object's body (no access check: call ``get(..., "update")`` first)."""
         await self._ensure()
-        where = (self.table.c.kind == self.kind) & (self.table.c.id == identifier)
-        async with self.database.engine.begin() as conn:
-            await conn.execute(update(self.table).where(where).values(body=orjson.dumps(body).decode()))
+        params = {"identifier": identifier, "new_body": orjson.dumps(body).decode()}
+        await self.database.run(lambda conn: conn.execute(self._update, params), write=True)
 
     async def get(self, identifier: str, action: Action = "read") -> OwnedObject:
         await self._ensure()
-        where = (self.table.c.kind == self.kind) & (self.table.c.id == identifier)
-        async with self.database.engine.connect() as conn:
-            row = (await conn.execute(select(self.table).where(where))).first()
+        params = {"identifier": identifier}
+        row = await self.database.run(lambda conn: conn.execute(self._select, params).first())
         obj = self._object(row) if row is not None else None
         user = current_user.get()
         if obj is not None and self.policy.allows(user, action, obj):
@@ -123,8 +138,7 @@ class OwnedObjects:
                 orjson.dumps({key: value})[1:-1].decode(), autoescape=True
             )
         query = select(self.table).where(where).order_by(self.table.c.created_at)
-        async with self.database.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self.database.run(lambda conn: conn.execute(query).all())
         objects = [self._object(r) for r in rows]
         return [o for o in objects if all(o.body.get(k) == v for k, v in (matching or {}).items())]
 
@@ -136,9 +150,8 @@ class OwnedObjects:
 
     async def delete(self, identifier: str) -> OwnedObject:
         obj = await self.get(identifier, "delete")
-        where = (self.table.c.kind == self.kind) & (self.table.c.id == identifier)
-        async with self.database.engine.begin() as conn:
-            await conn.execute(delete(self.table).where(where))
+        params = {"identifier": identifier}
+        await self.database.run(lambda conn: conn.execute(self._delete, params), write=True)
         return obj
 
 

@@ -153,6 +153,7 @@ class ResponsesAdapter:
             max_tool_calls=request.max_tool_calls,
             input_shields=shields,
             output_shields=shields,
+            stream=request.stream or request.background,
         )
         renderer = Renderer(stored.response, box.bindings, talk.approved)
         return renderer, self._events(request, turn, renderer, box.listings, stored.input)

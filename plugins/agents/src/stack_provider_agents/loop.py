@@ -11,13 +11,15 @@ token usage). Closing the generator (a client that went away) closes the backend
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from stack_core import (
+    ChatDelta,
     ChatDone,
     ChatResult,
     InferenceClient,
@@ -76,6 +78,9 @@ class Turn:
     max_tool_calls: int | None = None
     input_shields: Sequence[str] = ()
     output_shields: Sequence[str] = ()
+    stream: bool = True
+    """Stream each model step (text and call arguments as they come); ``False``: one chat call
+    per step, its text and calls given as whole chunks (the same events, fewer of them)."""
 
 
 @dataclass(frozen=True)
@@ -199,15 +204,8 @@ class AgentLoop:
             step_id = _id()
             yield StepStarted(step_id, "inference")
             started = time.time()
-            async with self.inference.chat_stream(
-                turn.model,
-                state.messages,
-                tools=state.offered() or None,
-                tool_choice=turn.tool_choice if state.offered() else None,
-                response_format=turn.response_format,
-                **turn.params,
-            ) as stream:
-                async for delta in stream:
+            async with contextlib.aclosing(self._infer(state)) as deltas:
+                async for delta in deltas:
                     if isinstance(delta, TextDelta):
                         yield TextChunk(step_id, delta.text)
                     elif isinstance(delta, ToolCallDelta):
@@ -235,6 +233,23 @@ class AgentLoop:
             return
         async for event in self._finish(state, result):
             yield event
+
+    async def _infer(self, state: _State) -> AsyncGenerator[ChatDelta, None]:
+        """One model step's deltas, ending with ``ChatDone``."""
+        turn, offered = state.turn, state.offered()
+        tools = {"tools": offered or None, "tool_choice": turn.tool_choice if offered else None}
+        options = {**tools, "response_format": turn.response_format, **turn.params}
+        if turn.stream:
+            async with self.inference.chat_stream(turn.model, state.messages, **options) as stream:
+                async for delta in stream:
+                    yield delta
+            return
+        result = await self.inference.chat(turn.model, state.messages, **options)
+        if result.text:
+            yield TextDelta(result.text)
+        for index, call in enumerate(result.tool_calls):
+            yield ToolCallDelta(index, call.id, call.name, call.arguments)
+        yield ChatDone(result)
 
     async def _finish(self, state: _State, result: ChatResult) -> AsyncIterator[LoopEvent]:
         if state.turn.output_shields:

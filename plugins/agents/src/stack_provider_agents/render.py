@@ -69,7 +69,10 @@ class Renderer:
         return event
 
     def _lifecycle(self, type: str) -> ResponseEvent:
-        return self.event(type, response=self.response.model_copy(deep=True))
+        # A snapshot: the renderer assigns the response's fields and replaces its output items,
+        # never changes them in place, so copying the output list is enough (a deep copy of the
+        # tools' schemas cost more than the rest of the rendering).
+        return self.event(type, response=self.response.model_copy(update={"output": [*self.response.output]}))
 
     def start(self, items: list[Item]) -> Events:
         """``response.created`` and ``in_progress``, then items known up front (MCP listings)."""
