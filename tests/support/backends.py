@@ -9,7 +9,14 @@ from typing import Any
 
 from fake_backend import spawn_fake_backend
 
+from stack_core.auth.keystore import hash_key
 from stack_core.testing import StackServer
+
+USERS: dict[str, dict[str, list[str]]] = {
+    "alice": {"teams": ["ml"]},
+    "bob": {"teams": ["web"]},
+    "root": {"roles": ["admin"]},
+}
 
 
 @contextmanager
@@ -35,3 +42,14 @@ def inference_config(*providers: tuple[str, str, dict[str, Any]], **extra: Any) 
     """A run config with the given (provider_id, provider_type, config) inference providers."""
     entries = [{"provider_id": pid, "provider_type": ptype, "config": cfg} for pid, ptype, cfg in providers]
     return {"version": 2, "apis": ["inference"], "providers": {"inference": entries}, **extra}
+
+
+def api_key_auth(users: dict[str, dict[str, list[str]]] = USERS) -> dict[str, Any]:
+    """``server.auth`` with static API keys: user ``<name>`` authenticates as ``Bearer sk-<name>``."""
+    keys = [{"key_hash": hash_key(f"sk-{u}"), "principal": u, "attributes": a} for u, a in users.items()]
+    return {"provider_config": {"type": "api_key", "keys": keys, "database": False}}
+
+
+def as_user(name: str) -> dict[str, str]:
+    """The headers of a request by ``name`` under ``api_key_auth``."""
+    return {"authorization": f"Bearer sk-{name}"}
