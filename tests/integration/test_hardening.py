@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,10 +32,19 @@ def shared_config(backend: str, **server: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackServer]:
-    with fake_backend(models="m") as backend:
-        with stack_server(shared_config(backend), tmp_path_factory.mktemp("home")) as server:
-            yield server
+def backend() -> Iterator[str]:
+    with fake_backend(models="m") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackServer]:
+    with stack_server(shared_config(backend), tmp_path_factory.mktemp("home")) as server:
+        yield server
+
+
+def backend_calls(backend: str) -> int:
+    return int(httpx.get(f"{backend}/__stats").json()["total"])
 
 
 CHAT = {"model": "chat", "messages": [{"role": "user", "content": "hi"}]}
@@ -85,3 +95,111 @@ def test_a_taken_id_is_the_owners_alone(server: StackServer) -> None:
     ):
         assert reply.status_code == 409 and "alice" not in reply.text and "teams" not in reply.text
     assert post("bob", {**REGISTRATION, "model_id": "chat"}).status_code == 409
+
+
+def rss(server: StackServer) -> int:
+    assert server.process is not None
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) * 1024
+
+
+def head(path: str, length: int | None = None, host: str = "x") -> bytes:
+    framing = f"content-length: {length}" if length is not None else "transfer-encoding: chunked"
+    return (
+        f"POST {path} HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer sk-bob\r\n"
+        f"content-type: application/json\r\n{framing}\r\n\r\n"
+    ).encode()
+
+
+async def status_of(reader: asyncio.StreamReader) -> int:
+    async with asyncio.timeout(10):
+        line = await reader.readline()
+    return int(line.split()[1]) if line else 0
+
+
+async def send_big(port: int, chunked: bool) -> int:
+    """The status of a 100 MB request, read while the body is being sent."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    size = 100 * 1024 * 1024
+    writer.write(head("/v1/chat/completions", None if chunked else size))
+    status = asyncio.create_task(status_of(reader))
+    block = b"x" * (1024 * 1024)
+    with contextlib.suppress(ConnectionError):
+        for _ in range(100):
+            if status.done():
+                break
+            writer.write(b"100000\r\n" + block + b"\r\n" if chunked else block)
+            await writer.drain()
+    writer.close()
+    return await status
+
+
+@pytest.fixture(scope="module")
+def limited(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackServer]:
+    limits = {"body_timeout": 2, "max_connections": 500, "max_connections_per_client": 20}
+    with stack_server(shared_config(backend, **limits), tmp_path_factory.mktemp("home")) as server:
+        yield server
+
+
+def test_a_large_body_is_refused_unread(limited: StackServer) -> None:
+    httpx.post(f"{limited.url}/v1/chat/completions", json=CHAT, headers=as_("bob"))  # warm up
+    before = rss(limited)
+    assert asyncio.run(send_big(limited.port, chunked=False)) == 413
+    assert asyncio.run(send_big(limited.port, chunked=True)) == 413
+    assert rss(limited) - before < 20 * 1024 * 1024
+
+
+async def drip_while_serving(port: int, url: str, drippers: int) -> tuple[Counter[int], list[int]]:
+    """``drippers`` connections from 127.0.0.2 each send a head and one byte of their body, then
+    nothing; meanwhile a client at 127.0.0.1 makes requests. Their statuses, and the client's."""
+    opened = []
+    for _ in range(drippers):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.2", 0))
+        writer.write(head("/v1/chat/completions", 1000) + b"{")
+        opened.append((reader, writer))
+    async with httpx.AsyncClient(timeout=10) as client:
+        served = [
+            (await client.post(f"{url}/v1/chat/completions", json=CHAT, headers=as_("bob"))).status_code
+            for _ in range(10)
+        ]
+    statuses = Counter(await asyncio.gather(*(status_of(r) for r, _ in opened)))
+    for _, writer in opened:
+        writer.close()
+    return statuses, served
+
+
+def test_body_drippers_do_not_starve_other_clients(limited: StackServer) -> None:
+    statuses, served = asyncio.run(drip_while_serving(limited.port, limited.url, 2000))
+    assert served == [200] * 10
+    # past the per-client cap: 503 at once; within it: 408 at the body deadline, freeing slots
+    assert set(statuses) == {503, 408} and statuses[503] > 1500
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("n", 10**6),
+        ("max_tokens", 2**63),
+        ("max_tokens", 0),
+        ("temperature", 2.5),
+        ("top_p", -0.1),
+        ("presence_penalty", 3),
+        ("top_logprobs", 21),
+        ("model", "m" * 300),
+        ("model", "m\x00"),
+    ],
+)
+def test_out_of_range_parameters_never_reach_the_backend(
+    server: StackServer, backend: str, field: str, value: object
+) -> None:
+    before = backend_calls(backend)
+    reply = httpx.post(f"{server.url}/v1/chat/completions", json={**CHAT, field: value}, headers=as_("bob"))
+    assert reply.status_code == 400 and reply.json()["error"]["param"] == field
+    assert len(reply.json()["error"]["message"]) < 300
+    assert backend_calls(backend) == before
+
+
+def test_long_identifiers_are_quoted_briefly(server: StackServer) -> None:
+    reply = httpx.get(f"{server.url}/v1/models/{'q' * 250}", headers=as_("bob"))
+    assert reply.status_code == 404 and "q" * 65 not in reply.json()["error"]["message"]
+    assert httpx.get(f"{server.url}/v1/models/{'q' * 300}", headers=as_("bob")).status_code == 400

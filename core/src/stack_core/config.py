@@ -111,6 +111,33 @@ class ServerConfig(ConfigModel):
         "the balancer's idle timeout. Hypercorn also holds a connection the client closed until this "
         "passes, so a long one keeps many closed sockets open under connection churn.",
     )
+    max_request_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1,
+        description="Largest request body; larger ones get 413 before they are read (uploads excepted).",
+    )
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1,
+        description="Largest multipart (file upload) body; uploads are spooled to disk, not held in memory.",
+    )
+    body_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a client has to send a whole request body (408 after), so that slow senders "
+        "cannot hold connections.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Requests served at once; more get 503. Keep it below the process's file limit.",
+    )
+    max_connections_per_client: int = Field(
+        default=100,
+        ge=0,
+        description="Requests served at once per client address (0: no per-client cap); more get 503. "
+        "Behind a load balancer every client has its address: raise it or set 0.",
+    )
     auth: AuthConfig | None = None
     quota: QuotaConfig | None = None
 

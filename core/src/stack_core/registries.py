@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from .access import Action
 from .context import current_user
 from .errors import BadRequestError, ConflictError, NotFoundError, PermissionDeniedError
+from .fields import brief
 from .resources import Resource
 from .spec import ResourceKind
 from .view import ProviderInstance, StackView
@@ -26,7 +27,7 @@ def not_found(
 ) -> NotFoundError:
     listed = ", ".join(sorted(known)[:20]) or "none"
     return NotFoundError(
-        f"{kind.singular.replace('_', ' ').capitalize()} '{identifier}' not found. Registered "
+        f"{kind.singular.replace('_', ' ').capitalize()} '{brief(identifier)}' not found. Registered "
         f"{kind.plural.replace('_', ' ')}: {listed}. Register one with POST {kind.path}.",
         param=param or kind.id_param,
         code=f"{kind.singular}_not_found",
@@ -55,7 +56,8 @@ def checked(
         return resource
     if resource is not None and action != "read" and policy.allows(user, "read", resource):
         raise PermissionDeniedError(
-            f"You may not {action} {kind.singular.replace('_', ' ')} '{identifier}'.", param=kind.id_param
+            f"You may not {action} {kind.singular.replace('_', ' ')} '{brief(identifier)}'.",
+            param=kind.id_param,
         )
     raise not_found(kind, identifier, [r.identifier for r in visible(view, kind)], param)
 
@@ -135,7 +137,7 @@ class ResourceService:
         if theirs and not raced and same_resource(existing, wanted):
             return existing
         raise ConflictError(
-            f"{self.kind.singular.replace('_', ' ').capitalize()} '{wanted.identifier}' is already "
+            f"{self.kind.singular.replace('_', ' ').capitalize()} '{brief(wanted.identifier)}' is already "
             "registered. Choose another identifier (its owner or an admin can unregister it).",
             param=self.kind.id_param,
             code="already_registered",

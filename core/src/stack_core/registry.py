@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from pydantic import ValidationError
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.dml import Insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
 
 from .resources import Resource
 from .storage import Database
