@@ -203,3 +203,32 @@ def test_long_identifiers_are_quoted_briefly(server: StackServer) -> None:
     reply = httpx.get(f"{server.url}/v1/models/{'q' * 250}", headers=as_("bob"))
     assert reply.status_code == 404 and "q" * 65 not in reply.json()["error"]["message"]
     assert httpx.get(f"{server.url}/v1/models/{'q' * 300}", headers=as_("bob")).status_code == 400
+
+
+def test_url_credentials_are_never_shown(backend: str, tmp_path: Path) -> None:
+    secret = "hunter2"
+    config = inference_config(
+        ("vllm", "remote::vllm", {"url": backend.replace("://", f"://user:{secret}@") + "/v1"}),
+        ("down", "remote::vllm", {"url": f"http://user:{secret}@127.0.0.1:9/v1", "max_retries": 0}),
+        models=[{"model_id": "gone", "provider_id": "down", "provider_model_id": "m"}],
+    )
+    with stack_server(config, tmp_path) as server:
+        served = httpx.post(f"{server.url}/v1/chat/completions", json={**CHAT, "model": "m"})
+        providers = httpx.get(f"{server.url}/v1/providers").text
+        failed = httpx.post(f"{server.url}/v1/chat/completions", json={**CHAT, "model": "gone"})
+        streamed = httpx.post(
+            f"{server.url}/v1/chat/completions", json={**CHAT, "model": "gone", "stream": True}
+        )
+        log = server.log()
+    assert served.status_code == 200 and failed.status_code == 503 and "down" in failed.text
+    assert "//**********@127.0.0.1" in providers
+    for shown in (providers, failed.text, streamed.text, log):
+        assert secret not in shown
+
+
+def test_url_credentials_and_an_api_key_are_refused_at_start(backend: str, tmp_path: Path) -> None:
+    url = backend.replace("://", "://user:hunter2@") + "/v1"
+    config = inference_config(("vllm", "remote::vllm", {"url": url, "api_key": "sk-x"}))
+    with pytest.raises(RuntimeError) as failed, stack_server(config, tmp_path):
+        pass
+    assert "credentials" in str(failed.value) and "hunter2" not in str(failed.value)

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 
 from .envsubst import Substitution, is_disabled, substitute, where
 from .errors import ConfigError
+from .redact import redact_urls, url_userinfo
 
 __all__ = [
     "AuthConfig",
@@ -77,6 +78,23 @@ class RemoteInferenceConfig(ConfigModel):
         default=None,
         description="Key in the X-Stack-Provider-Data header holding a per-request API key.",
     )
+    max_retry_after: float = Field(
+        default=2.0,
+        ge=0,
+        description="Longest Retry-After (seconds) of a 429/503 that is waited out and retried; a longer one "
+        "is passed to the client with its Retry-After.",
+    )
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> RemoteInferenceConfig:
+        keyed = self.api_key is not None and bool(self.api_key.get_secret_value())
+        if url_userinfo(self.url) and (keyed or self.provider_data_key):
+            raise ValueError(
+                "url carries credentials (user:password@) and api_key or provider_data_key is set too; "
+                "the backend would get two Authorization headers. Keep one: remove the credentials from "
+                "the url, or drop api_key and provider_data_key."
+            )
+        return self
 
 
 class ProviderEntry(ConfigModel):
@@ -202,7 +220,7 @@ def _describe(error: Mapping[str, Any], prefix: tuple[str | int, ...]) -> str:
         message = "unknown field; remove it or check its spelling"
     elif error["type"] != "missing" and "input" in error:
         message += f" (got {error['input']!r})"
-    return f"  {path}: {message}"
+    return redact_urls(f"  {path}: {message}")
 
 
 def validate_model(

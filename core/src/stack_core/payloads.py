@@ -8,6 +8,7 @@ from typing import Any
 
 from .errors import StackError
 from .framing import OPENAI_CHUNKS
+from .redact import redact_urls
 
 __all__ = ["BinaryContent", "FileUpload", "SSEStream", "content_text", "sse_error"]
 
@@ -27,7 +28,7 @@ class SSEStream:
 
 def sse_error(error: StackError) -> bytes:
     """One SSE event carrying ``error`` in the OpenAI shape (SDKs raise on it)."""
-    return OPENAI_CHUNKS.error(error.to_body())
+    return redact_urls(OPENAI_CHUNKS.error(error.to_body()).decode()).encode()
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from ..errors import (
 from ..hookspecs import ProviderContext
 from ..http import error_message, pooled_transport
 from ..payloads import SSEStream, sse_error
+from ..redact import redact_urls
 from ..resources import Model
 
 __all__ = [
@@ -135,7 +136,8 @@ class OpenAICompatClient:
             )
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
             return ProviderUnavailableError(
-                f"Provider '{self.provider_id}' is unreachable at {self.base_url}: {exc}",
+                f"Provider '{self.provider_id}' is unreachable at {redact_urls(self.base_url)}: "
+                f"{redact_urls(str(exc))}",
                 provider_id=self.provider_id,
             )
         return ProviderError(f"Provider '{self.provider_id}' failed: {exc}", provider_id=self.provider_id)
