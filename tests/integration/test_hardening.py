@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -232,3 +233,37 @@ def test_url_credentials_and_an_api_key_are_refused_at_start(backend: str, tmp_p
     with pytest.raises(RuntimeError) as failed, stack_server(config, tmp_path):
         pass
     assert "credentials" in str(failed.value) and "hunter2" not in str(failed.value)
+
+
+def control(backend: str, **settings: object) -> None:
+    httpx.post(f"{backend}/__control", json={"reset": True, **settings}).raise_for_status()
+
+
+@pytest.mark.parametrize("reply", ["<html>busy</html>", "", '{"choices": [', "not json"])
+def test_a_reply_that_is_not_json_is_a_bad_gateway(server: StackServer, backend: str, reply: str) -> None:
+    control(backend, bad_reply=reply)
+    try:
+        answer = httpx.post(f"{server.url}/v1/chat/completions", json=CHAT, headers=as_("bob"))
+        streamed = httpx.post(
+            f"{server.url}/v1/chat/completions", json={**CHAT, "stream": True}, headers=as_("bob")
+        )
+    finally:
+        control(backend)
+    for failed in (answer, streamed):
+        assert failed.status_code == 502 and failed.json()["error"]["provider_id"] == "vllm"
+        assert failed.headers["content-type"] == "application/json"
+
+
+def test_retry_after_is_respected(server: StackServer, backend: str) -> None:
+    control(backend, fail_next=1, status=429, retry_after=7)
+    try:
+        refused = httpx.post(f"{server.url}/v1/chat/completions", json=CHAT, headers=as_("bob"))
+        calls = backend_calls(backend)
+        control(backend, fail_next=1, status=429, retry_after=0.5)
+        began = time.monotonic()
+        retried = httpx.post(f"{server.url}/v1/chat/completions", json=CHAT, headers=as_("bob"))
+        waited = time.monotonic() - began
+    finally:
+        control(backend)
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "7" and calls == 1
+    assert retried.status_code == 200 and waited >= 0.5
