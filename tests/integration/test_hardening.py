@@ -9,10 +9,11 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
-from backends import api_key_auth, fake_backend, inference_config, stack_server
+from backends import api_key_auth, fake_backend, full_config, inference_config, stack_server
 from backends import as_user as as_
 
 from stack_core.testing import StackServer
@@ -267,3 +268,70 @@ def test_retry_after_is_respected(server: StackServer, backend: str) -> None:
         control(backend)
     assert refused.status_code == 429 and refused.headers["retry-after"] == "7" and calls == 1
     assert retried.status_code == 200 and waited >= 0.5
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackServer]:
+    with (
+        fake_backend(models="m,embed") as url,
+        stack_server(full_config(url), tmp_path_factory.mktemp("home")) as server,
+    ):
+        yield server
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        (
+            "POST",
+            "/v1/vector-io/query",
+            {"vector_db_id": "docs", "query": "q", "params": {"filters": {"type": []}}},
+        ),
+        (
+            "POST",
+            "/v1/vector-io/query",
+            {"vector_db_id": "docs", "query": "q", "params": {"filters": {"type": {}, "key": "k"}}},
+        ),
+        ("POST", "/v1/vector_stores", {"name": "s", "metadata": {"k": 2**64}}),
+        (
+            "POST",
+            "/v1/vector_stores",
+            {"name": "s", "embedding_model": "embed", "embedding_dimension": 22248656763},
+        ),
+        (
+            "POST",
+            "/v1/vector-dbs",
+            {"vector_db_id": "big", "embedding_model": "embed", "embedding_dimension": 22248656763},
+        ),
+        ("POST", "/v1/vector_stores", {"name": "s\x00"}),
+    ],
+)
+def test_fuzzer_findings_are_bad_requests(
+    full: StackServer, method: str, path: str, body: dict[str, Any]
+) -> None:
+    assert httpx.request(method, full.url + path, json=body).status_code == 400
+
+
+def test_file_names_any_script_no_control_characters(full: StackServer) -> None:
+    name = "отчёт 2024 «итог».txt"
+    created = httpx.post(
+        f"{full.url}/v1/files", files={"file": (name, b"hello")}, data={"purpose": "assistants"}
+    )
+    content = httpx.get(f"{full.url}/v1/files/{created.json()['id']}/content")
+    assert content.status_code == 200 and content.content == b"hello"
+    assert content.headers["content-disposition"].endswith("filename*=UTF-8''" + quote(name, safe=""))
+    form = (
+        b'--B\r\ncontent-disposition: form-data; name="purpose"\r\n\r\nassistants\r\n'
+        b'--B\r\ncontent-disposition: form-data; name="file"; filename="a\x00b.txt"\r\n\r\nx\r\n--B--\r\n'
+    )
+    headers = {"content-type": "multipart/form-data; boundary=B"}
+    refused = httpx.post(f"{full.url}/v1/files", content=form, headers=headers)
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "file"
+
+
+def test_openapi_documents_every_answer(full: StackServer) -> None:
+    document = httpx.get(f"{full.url}/openapi.json").json()
+    chat = document["paths"]["/v1/chat/completions"]["post"]["responses"]
+    assert {"409", "413", "429", "502", "503", "504"} <= set(chat)
+    stream = chat["200"]["content"]["text/event-stream"]
+    assert stream["schema"]["type"] == "string" and "x-event-schema" in stream

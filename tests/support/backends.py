@@ -53,3 +53,34 @@ def api_key_auth(users: dict[str, dict[str, list[str]]] = USERS) -> dict[str, An
 def as_user(name: str) -> dict[str, str]:
     """The headers of a request by ``name`` under ``api_key_auth``."""
     return {"authorization": f"Bearer sk-{name}"}
+
+
+def full_config(backend: str, **server: Any) -> dict[str, Any]:
+    """Every kind of thing a client can reach, over the fake backend (models ``m`` and ``embed``,
+    384 dimensions): chat, embeddings, a vector DB (``docs``, faiss), files, vector stores and a
+    regex shield (``guard``)."""
+
+    def entry(pid: str, provider_type: str, **config: Any) -> list[dict[str, Any]]:
+        return [{"provider_id": pid, "provider_type": provider_type, "config": config}]
+
+    return {
+        "version": 2,
+        "providers": {
+            "inference": entry("vllm", "remote::vllm", url=f"{backend}/v1"),
+            "safety": entry("regex", "inline::regex"),
+            "vector_io": entry("faiss", "inline::faiss"),
+            "files": entry("files", "inline::localfs"),
+            "vector_stores": entry("stores", "inline::vector-stores"),
+        },
+        "models": [
+            {
+                "model_id": "embed",
+                "provider_id": "vllm",
+                "model_type": "embedding",
+                "metadata": {"embedding_dimension": 384},
+            }
+        ],
+        "shields": [{"shield_id": "guard", "provider_id": "regex"}],
+        "vector_dbs": [{"vector_db_id": "docs", "embedding_model": "embed", "embedding_dimension": 384}],
+        "server": server,
+    }

@@ -15,6 +15,7 @@ import logging
 import typing
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -118,6 +119,13 @@ class EventStream(StreamingResponse):
                     await aclose()
 
 
+def attachment(filename: str) -> str:
+    """A ``Content-Disposition`` for ``filename`` (RFC 6266): an ASCII fallback, and the exact name
+    percent-encoded as UTF-8 in ``filename*``."""
+    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def render(route: Route, result: Any, request_id: str, framing: Framing) -> Response:
     if isinstance(result, Response):
         return result
@@ -126,9 +134,7 @@ def render(route: Route, result: Any, request_id: str, framing: Framing) -> Resp
     if isinstance(result, bytes):
         return Response(result, status_code=route.status_code, media_type=JSON)
     if isinstance(result, BinaryContent):
-        headers = (
-            {"content-disposition": f'attachment; filename="{result.filename}"'} if result.filename else None
-        )
+        headers = {"content-disposition": attachment(result.filename)} if result.filename else None
         return Response(result.data, media_type=result.media_type, headers=headers)
     if isinstance(result, SSEStream):
         return EventStream(framing.relay(result.chunks) if framing.relay else result.chunks)
