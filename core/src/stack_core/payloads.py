@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import StackError
 from .framing import OPENAI_CHUNKS
@@ -42,11 +43,23 @@ class BinaryContent:
 
 @dataclass(frozen=True)
 class FileUpload:
-    """One uploaded multipart file part, read into memory."""
+    """One uploaded multipart file part. The server spools it to a temporary file (on disk past
+    1 MiB), open while the handler runs: copy ``file`` rather than ``read()`` a large one."""
 
     filename: str
     content_type: str
-    data: bytes
+    file: BinaryIO
+    size: int
+
+    @classmethod
+    def of(cls, filename: str, content_type: str, data: bytes) -> FileUpload:
+        """An upload of ``data`` held in memory (for tests and in-process callers)."""
+        return cls(filename, content_type, io.BytesIO(data), len(data))
+
+    def read(self) -> bytes:
+        """The whole content, in memory."""
+        self.file.seek(0)
+        return self.file.read()
 
 
 def content_text(content: Any) -> str:
