@@ -6,9 +6,9 @@ provider keeps their metadata in the kernel's owned-object store, which applies 
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, field_validator
 
 from ..fields import MAX_IDENTIFIER, Identifier, check_identifier
 from ..payloads import BinaryContent, FileUpload
@@ -33,7 +33,9 @@ PREFIX = "/v1/openai"
 class CreateFileRequest(ApiModel):
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
-    file: FileUpload = Field(description="The file (multipart form field).")
+    file: Annotated[FileUpload, WithJsonSchema({"type": "string", "format": "binary"})] = Field(
+        description="The file (multipart form field)."
+    )
     purpose: str = Field(description="assistants, batch, fine-tune, vision, user_data or evals.")
     expires_after_seconds: int | None = Field(
         default=None, ge=3600, le=2592000, alias="expires_after[seconds]", description="1 hour to 30 days."

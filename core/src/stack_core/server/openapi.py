@@ -96,7 +96,9 @@ def _operation(spec: ApiSpec, route: Route, schemas: dict[str, Any]) -> dict[str
             "properties": {n: s for n, s in props.items() if n not in path_params},
             "required": [n for n in required if n not in path_params],
         }
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        uploads = any(p.get("format") == "binary" for p in body["properties"].values())
+        media = "multipart/form-data" if uploads else "application/json"
+        op["requestBody"] = {"required": True, "content": {media: {"schema": body}}}
     if params:
         op["parameters"] = params
     return op
