@@ -1,5 +1,5 @@
 """The one task runner. `nox` runs lint, typecheck, the kernel alone on each supported Python, each
-plugin alone in its own venv, then the whole suite; `nox -s bench` and `nox -s serve` on demand.
+plugin alone in its own venv, then the whole suite and a schemathesis fuzz of a served stack; `nox -s bench` and `nox -s serve` on demand.
 
 Venvs are made by uv when it is installed (`pip install 'nox[uv]'`), else by venv; uv is told the
 find-links, indexes and constraints pip is configured with, so both install the same packages.
@@ -178,6 +178,20 @@ def tests(session: nox.Session) -> None:
     env = {"STACK_CLIENT_07_PYTHON": current_client_python(session)}
     tests = ["tests/integration", "tests/core/test_contract.py"]
     session.run("pytest", *(session.posargs or tests), env=env)
+
+
+FUZZ_PLUGINS = ("vllm", "faiss", "localfs", "vector-stores", "regex-shield")
+SCHEMATHESIS = "schemathesis>=4.32,<5"
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """schemathesis against `stack run` (fake backend, vector DB, files, vector stores, a shield),
+    a minute in all (`-- --max-time 300` for longer): fails on any 5xx, any response its schema does
+    not describe and any status code the OpenAPI document does not list (tests/fuzz/fuzz_stack.py)."""
+    install_stack(session, *FUZZ_PLUGINS, extras="")
+    session.install(SCHEMATHESIS)
+    session.run("python", "tests/fuzz/fuzz_stack.py", *session.posargs)
 
 
 @nox.session(default=False)

@@ -25,6 +25,8 @@ def model(owner: User | None) -> Model:
 def test_default_policy() -> None:
     policy = AccessPolicy()
     assert policy.allows(BOB, "use", model(None))
+    assert not policy.allows(BOB, "delete", model(None)) and not policy.allows(BOB, "update", model(None))
+    assert policy.allows(ADMIN, "delete", model(None)) and policy.allows(ADMIN, "delete", model(ALICE))
     assert policy.allows(ALICE, "delete", model(ALICE))
     assert policy.allows(CAROL, "read", model(ALICE))
     assert not policy.allows(BOB, "read", model(ALICE))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, SecretStr
 
-from stack_core.redact import REDACTED, redact
+from stack_core.redact import REDACTED, redact, redact_urls, url_userinfo
 
 
 def test_secret_names_are_whole_words() -> None:
@@ -44,3 +44,15 @@ def test_secret_str_is_hidden_whatever_its_name() -> None:
         max_tokens: int = 5
 
     assert redact(Config()) == {"url": "http://x", "key_material": REDACTED, "max_tokens": 5}
+
+
+def test_url_credentials_are_hidden_wherever_they_appear() -> None:
+    text = "cannot reach postgresql+asyncpg://app:s3cret@db:5432/stack or https://tok@host/v1"
+    assert redact_urls(text) == (
+        f"cannot reach postgresql+asyncpg://{REDACTED}@db:5432/stack or https://{REDACTED}@host/v1"
+    )
+    assert redact({"url": "http://u:p@h/v1", "note": "mail me@example.com"}) == {
+        "url": f"http://{REDACTED}@h/v1",
+        "note": "mail me@example.com",
+    }
+    assert url_userinfo("http://u:p@h") and not url_userinfo("http://h/v1?x=a@b")

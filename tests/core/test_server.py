@@ -144,7 +144,7 @@ async def test_openapi_document_is_derived_from_the_declarations(serve: Any) -> 
         "name": "voice_id",
         "in": "path",
         "required": True,
-        "schema": {"title": "Voice Id", "type": "string"},
+        "schema": {"maxLength": 256, "minLength": 1, "title": "Voice Id", "type": "string"},
     }
     assert "Voice" in doc["components"]["schemas"]
 

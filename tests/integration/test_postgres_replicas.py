@@ -10,8 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from backends import fake_backend, inference_config, stack_server
+from backends import api_key_auth, fake_backend, inference_config, stack_server
 from postgres import async_url, embedded_postgres
+from test_hardening import race
 
 pytestmark = pytest.mark.integration
 
@@ -25,10 +26,10 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def replica_config(
-    backend: str, database: str, namespace: str, quota: int | None = None
+    backend: str, database: str, namespace: str, quota: int | None = None, auth: bool = False
 ) -> dict[str, object]:
     store = {"type": "sql", "url": database, "namespace": namespace}
-    server: dict[str, object] = {}
+    server: dict[str, object] = {"auth": api_key_auth()} if auth else {}
     if quota is not None:
         server["quota"] = {"kvstore": store, "anonymous_max_requests": quota, "period": "hour"}
     return inference_config(
@@ -67,3 +68,11 @@ def test_quota_is_counted_once_across_replicas(database: str, tmp_path: Path) ->
 
             statuses = Counter(asyncio.run(burst()))
     assert statuses == {200: 50, 429: 14}
+
+
+def test_one_registration_wins_across_replicas(database: str, tmp_path: Path) -> None:
+    with fake_backend(models="m") as backend:
+        config = replica_config(backend, database, "race", auth=True)
+        with stack_server(config, tmp_path / "a") as one, stack_server(config, tmp_path / "b") as two:
+            rounds = asyncio.run(race((one.url, two.url), {"provider_id": "v", "provider_model_id": "m"}))
+    assert rounds == [Counter({200: 1, 409: 1})] * 20

@@ -70,6 +70,7 @@ _CONTROL: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "chunk_delay_ms": (float, 0.0),
     "stream_fail_after": (int, None),
     "retry_after": (float, None),
+    "bad_reply": (str, None),
 }
 
 
@@ -111,7 +112,8 @@ class FakeState:
     ``fail_next``: the next N API requests (those whose path starts with one of ``fail_paths``, if set)
     fail with ``status`` (+ ``Retry-After`` when ``retry_after`` is set); ``latency_ms`` delays every API
     response and ``chunk_delay_ms`` every streamed event; while ``stream_fail_after`` is set, streams drop
-    the connection after that many events. ``reset`` restores the defaults and clears the counts.
+    the connection after that many events; while ``bad_reply`` is set, API requests get 200 with it as
+    the body (labelled ``application/json``). ``reset`` restores the defaults and clears the counts.
     """
 
     latency_ms: float = 0.0
@@ -120,6 +122,7 @@ class FakeState:
     status: int = 500
     fail_paths: tuple[str, ...] = ()
     retry_after: float | None = None
+    bad_reply: str | None = None
     stream_fail_after: int | None = None
     abandoned_streams: int = 0  # streams whose client disconnected before the end
     traceparent: str | None = None  # the W3C traceparent of the last API request that had one
@@ -522,6 +525,8 @@ class FakeBackend:
                     state.fail_next -= 1
                     extra = None if state.retry_after is None else {"Retry-After": f"{state.retry_after:g}"}
                     raise ApiError(state.status, "injected failure", code="injected", headers=extra)
+                if state.bad_reply is not None:
+                    return web.Response(text=state.bad_reply, content_type="application/json")
                 return await handler(request)
             except ApiError as err:
                 return err.response(path)

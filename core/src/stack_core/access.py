@@ -1,8 +1,13 @@
 """Attribute-based access control: who may create, read, use, update or delete a resource.
 
-With no policy configured the default applies: an unowned resource is public; an owned one is
-visible to its owner and to users sharing at least one attribute value with the owner under the
-same key (a role, team, project or namespace). With ``server.auth.access_policy`` the rules are
+With no policy configured the default applies:
+
+- a user with ``admin`` in ``roles`` may do anything;
+- an unowned resource belongs to the stack (the operator): the run config's resources, those a
+  provider lists, and what was registered while auth was off. Every user may read and use it;
+  only an admin may update or delete it;
+- an owned resource is open to its owner and to users sharing at least one attribute value with
+  the owner under the same key (a role, team, project or namespace). With ``server.auth.access_policy`` the rules are
 evaluated in order and the first that matches decides; if none matches, access is denied::
 
     access_policy:
@@ -36,6 +41,8 @@ from .resources import User
 __all__ = ["AccessPolicy", "AccessRule", "Action", "Owned"]
 
 Action = Literal["create", "read", "use", "update", "delete"]
+ADMIN_ROLE = "admin"
+SHARED_ACTIONS: frozenset[Action] = frozenset({"create", "read", "use"})
 
 
 class Owned(Protocol):
@@ -87,6 +94,16 @@ class AccessRule(BaseModel):
 def _shared(user: User, owner: User, key: str | None = None) -> bool:
     keys = [key] if key else owner.attributes.keys()
     return any(set(user.attributes.get(k, ())) & set(owner.attributes.get(k, ())) for k in keys)
+
+
+def _default(user: User, action: Action, resource: Owned) -> bool:
+    """The policy without rules (see the module docstring)."""
+    if ADMIN_ROLE in user.attributes.get("roles", ()):
+        return True
+    owner = resource.owner
+    if owner is None:
+        return action in SHARED_ACTIONS
+    return owner.principal == user.principal or _shared(user, owner)
 
 
 def _condition(text: str) -> Condition:
@@ -170,8 +187,7 @@ class AccessPolicy:
                 return rule.permit
         if self.rules:
             return False
-        owner = resource.owner
-        return owner is None or owner.principal == user.principal or _shared(user, owner)
+        return _default(user, action, resource)
 
     def allows_route(self, user: User, path: str) -> bool:
         """Route-level rules (``resource: "route::/v1/providers*"``, a glob): the first matching

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 
 from .envsubst import Substitution, is_disabled, substitute, where
 from .errors import ConfigError
+from .redact import redact_urls, url_userinfo
 
 __all__ = [
     "METRICS_PATH",
@@ -79,6 +80,23 @@ class RemoteInferenceConfig(ConfigModel):
         default=None,
         description="Key in the X-Stack-Provider-Data header holding a per-request API key.",
     )
+    max_retry_after: float = Field(
+        default=2.0,
+        ge=0,
+        description="Longest Retry-After (seconds) of a 429/503 that is waited out and retried; a longer one "
+        "is passed to the client with its Retry-After.",
+    )
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> RemoteInferenceConfig:
+        keyed = self.api_key is not None and bool(self.api_key.get_secret_value())
+        if url_userinfo(self.url) and (keyed or self.provider_data_key):
+            raise ValueError(
+                "url carries credentials (user:password@) and api_key or provider_data_key is set too; "
+                "the backend would get two Authorization headers. Keep one: remove the credentials from "
+                "the url, or drop api_key and provider_data_key."
+            )
+        return self
 
 
 class ProviderEntry(ConfigModel):
@@ -112,6 +130,33 @@ class ServerConfig(ConfigModel):
         description="Seconds an idle client connection is kept open. Behind a load balancer, set it above "
         "the balancer's idle timeout. Hypercorn also holds a connection the client closed until this "
         "passes, so a long one keeps many closed sockets open under connection churn.",
+    )
+    max_request_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1,
+        description="Largest request body; larger ones get 413 before they are read (uploads excepted).",
+    )
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1,
+        description="Largest multipart (file upload) body; uploads are spooled to disk, not held in memory.",
+    )
+    body_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a client has to send a whole request body (408 after), so that slow senders "
+        "cannot hold connections.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Requests served at once; more get 503. Keep it below the process's file limit.",
+    )
+    max_connections_per_client: int = Field(
+        default=100,
+        ge=0,
+        description="Requests served at once per client address (0: no per-client cap); more get 503. "
+        "Behind a load balancer every client has its address: raise it or set 0.",
     )
     auth: AuthConfig | None = None
     quota: QuotaConfig | None = None
@@ -219,7 +264,7 @@ def _describe(error: Mapping[str, Any], prefix: tuple[str | int, ...]) -> str:
         message = "unknown field; remove it or check its spelling"
     elif error["type"] != "missing" and "input" in error:
         message += f" (got {error['input']!r})"
-    return f"  {path}: {message}"
+    return redact_urls(f"  {path}: {message}")
 
 
 def validate_model(

@@ -11,6 +11,8 @@ import logging
 import os
 from dataclasses import dataclass
 
+from .redact import RedactingFormatter
+
 __all__ = ["VARIABLES", "EnvVar", "configure_logging", "debugging"]
 
 
@@ -69,11 +71,13 @@ def debugging() -> bool:
 
 
 def configure_logging() -> None:
-    """Log to stderr at ``STACK_LOG_LEVEL``; third-party chatter, Hypercorn's own "Running on" line
+    """Log to stderr at ``STACK_LOG_LEVEL``, URL credentials hidden; third-party chatter, Hypercorn's own "Running on" line
     (``stack run`` prints its banner) and the access log (unless ``STACK_ACCESS_LOG``) stay at
     WARNING, except when debugging."""
     level = os.environ.get("STACK_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
     if not os.environ.get("STACK_ACCESS_LOG"):
         logging.getLogger("stack.access").setLevel(logging.WARNING)
     if not debugging():

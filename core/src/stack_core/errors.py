@@ -12,9 +12,11 @@ to a response in exactly one place (``stack_core.server.errors``), using ``statu
     ├── AuthenticationError (401)
     ├── PermissionDeniedError (403)
     ├── NotFoundError (404)             unknown resource, route or object
+    ├── RequestTimeoutError (408)       the client did not send its request in time
     ├── ConflictError (409)
     ├── PayloadTooLargeError (413)
     ├── QuotaExceededError (429)
+    ├── OverloadedError (503)           the server is serving as many requests as it may
     └── ProviderError (502)             a provider's backend failed
         ├── ProviderRateLimitError (429)
         ├── ProviderUnavailableError (503)
@@ -32,6 +34,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "NotFoundError",
+    "OverloadedError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PluginError",
@@ -41,6 +44,7 @@ __all__ = [
     "ProviderTimeoutError",
     "ProviderUnavailableError",
     "QuotaExceededError",
+    "RequestTimeoutError",
     "StackError",
     "UnsupportedError",
 ]
@@ -105,6 +109,11 @@ class NotFoundError(StackError):
     error_type = "not_found_error"
 
 
+class RequestTimeoutError(StackError):
+    status_code = 408
+    error_type = "timeout_error"
+
+
 class ConflictError(StackError):
     status_code = 409
     error_type = "conflict_error"
@@ -121,6 +130,11 @@ class QuotaExceededError(StackError):
 
     def error_fields(self) -> dict[str, object]:
         return {"message": self.message}
+
+
+class OverloadedError(StackError):
+    status_code = 503
+    error_type = "service_unavailable"
 
 
 class ProviderError(StackError):

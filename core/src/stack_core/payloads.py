@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import StackError
 from .framing import OPENAI_CHUNKS
+from .redact import redact_urls
 
 __all__ = ["BinaryContent", "FileUpload", "SSEStream", "content_text", "sse_error"]
 
@@ -27,7 +29,7 @@ class SSEStream:
 
 def sse_error(error: StackError) -> bytes:
     """One SSE event carrying ``error`` in the OpenAI shape (SDKs raise on it)."""
-    return OPENAI_CHUNKS.error(error.to_body())
+    return redact_urls(OPENAI_CHUNKS.error(error.to_body()).decode()).encode()
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,23 @@ class BinaryContent:
 
 @dataclass(frozen=True)
 class FileUpload:
-    """One uploaded multipart file part, read into memory."""
+    """One uploaded multipart file part. The server spools it to a temporary file (on disk past
+    1 MiB), open while the handler runs: copy ``file`` rather than ``read()`` a large one."""
 
     filename: str
     content_type: str
-    data: bytes
+    file: BinaryIO
+    size: int
+
+    @classmethod
+    def of(cls, filename: str, content_type: str, data: bytes) -> FileUpload:
+        """An upload of ``data`` held in memory (for tests and in-process callers)."""
+        return cls(filename, content_type, io.BytesIO(data), len(data))
+
+    def read(self) -> bytes:
+        """The whole content, in memory."""
+        self.file.seek(0)
+        return self.file.read()
 
 
 def content_text(content: Any) -> str:

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from .access import Action
 from .context import current_user
 from .errors import BadRequestError, ConflictError, NotFoundError, PermissionDeniedError
+from .fields import brief
 from .resources import Resource
 from .spec import ResourceKind
 from .view import ProviderInstance, StackView
@@ -26,7 +27,7 @@ def not_found(
 ) -> NotFoundError:
     listed = ", ".join(sorted(known)[:20]) or "none"
     return NotFoundError(
-        f"{kind.singular.replace('_', ' ').capitalize()} '{identifier}' not found. Registered "
+        f"{kind.singular.replace('_', ' ').capitalize()} '{brief(identifier)}' not found. Registered "
         f"{kind.plural.replace('_', ' ')}: {listed}. Register one with POST {kind.path}.",
         param=param or kind.id_param,
         code=f"{kind.singular}_not_found",
@@ -55,7 +56,8 @@ def checked(
         return resource
     if resource is not None and action != "read" and policy.allows(user, "read", resource):
         raise PermissionDeniedError(
-            f"You may not {action} {kind.singular.replace('_', ' ')} '{identifier}'.", param=kind.id_param
+            f"You may not {action} {kind.singular.replace('_', ' ')} '{brief(identifier)}'.",
+            param=kind.id_param,
         )
     raise not_found(kind, identifier, [r.identifier for r in visible(view, kind)], param)
 
@@ -116,23 +118,37 @@ class ResourceService:
                 raise PermissionDeniedError(
                     f"You may not register {self.kind.plural.replace('_', ' ')}.", param=self.kind.id_param
                 )
-        existing = self.view.registry.get(self.kind.type, resource.identifier)
-        if existing is not None and source == "api":
-            if same_resource(existing, resource):
-                return existing
-            raise ConflictError(
-                f"{self.kind.singular.replace('_', ' ').capitalize()} '{resource.identifier}' is already "
-                f"registered with provider '{existing.provider_id}'. Unregister it first "
-                f"(DELETE {self.kind.path}/{resource.identifier}).",
-                param=self.kind.id_param,
-            )
+        registry = self.view.registry
+        if source == "api":
+            existing = await registry.lookup(self.kind.type, resource.identifier)
+            if existing is not None:
+                return self._registered(existing, resource)
         accept = self._providers()[provider_id].capabilities.register
         if accept is not None:
             accepted = await accept(resource)
             if isinstance(accepted, Resource):
                 resource = accepted
-        await self.view.registry.put(resource, source)
+        if source != "api":
+            await registry.put(resource, source)
+        elif not await registry.create(resource, source):
+            existing = registry.get(self.kind.type, resource.identifier)
+            return self._registered(existing or resource, resource, raced=existing is None)
         return resource
+
+    def _registered(self, existing: Resource, wanted: Resource, raced: bool = False) -> Resource:
+        """A registration of a taken identifier: the owner's identical one is idempotent; anything
+        else is a 409 that says nothing of the resource or its owner."""
+        user = current_user.get()
+        owner = existing.owner
+        theirs = user is None or (owner is not None and owner.principal == user.principal)
+        if theirs and not raced and same_resource(existing, wanted):
+            return existing
+        raise ConflictError(
+            f"{self.kind.singular.replace('_', ' ').capitalize()} '{brief(wanted.identifier)}' is already "
+            "registered. Choose another identifier (its owner or an admin can unregister it).",
+            param=self.kind.id_param,
+            code="already_registered",
+        )
 
     async def unregister(self, request: BaseModel) -> None:
         resource = await self.lookup(getattr(request, self.kind.path_param or self.kind.id_param), "delete")

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
 
 from .resources import Resource
 from .storage import Database
@@ -118,24 +119,47 @@ class ResourceRegistry:
     def source(self, type: str, identifier: str) -> str | None:
         return self._sources.get((type, identifier))
 
-    async def put(self, resource: Resource, source: str) -> None:
-        body = resource.model_dump_json()
-        key = (self.table.c.type == resource.type) & (self.table.c.identifier == resource.identifier)
-        async with self.database.engine.begin() as conn:
-            await conn.execute(delete(self.table).where(key))
-            await conn.execute(
-                insert(self.table).values(
-                    type=resource.type,
-                    identifier=resource.identifier,
-                    provider_id=resource.provider_id,
-                    source=source,
-                    body=body,
-                    updated_at=time.time(),
-                )
-            )
-            await self._bump(conn)
+    def _row(self, resource: Resource, source: str) -> Insert:
+        return insert(self.table).values(
+            type=resource.type,
+            identifier=resource.identifier,
+            provider_id=resource.provider_id,
+            source=source,
+            body=resource.model_dump_json(),
+            updated_at=time.time(),
+        )
+
+    def _remember(self, resource: Resource, source: str) -> None:
         self._index.setdefault(resource.type, {})[resource.identifier] = resource
         self._sources[(resource.type, resource.identifier)] = source
+
+    async def put(self, resource: Resource, source: str) -> None:
+        """Write ``resource``, replacing any row with its identifier."""
+        key = (self.table.c.type == resource.type) & (self.table.c.identifier == resource.identifier)
+        for attempt in range(2):
+            try:
+                async with self.database.engine.begin() as conn:
+                    await conn.execute(delete(self.table).where(key))
+                    await conn.execute(self._row(resource, source))
+                    await self._bump(conn)
+                break
+            except IntegrityError:  # another process inserted it between our delete and insert
+                if attempt:
+                    raise
+        self._remember(resource, source)
+
+    async def create(self, resource: Resource, source: str) -> bool:
+        """Write ``resource`` unless its identifier is taken (a compare-and-set on the primary key,
+        atomic across processes); False, with the index re-synced, if it was."""
+        try:
+            async with self.database.engine.begin() as conn:
+                await conn.execute(self._row(resource, source))
+                await self._bump(conn)
+        except IntegrityError:
+            await self.reload()
+            return False
+        self._remember(resource, source)
+        return True
 
     async def delete(self, type: str, identifier: str) -> None:
         key = (self.table.c.type == type) & (self.table.c.identifier == identifier)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,3 +98,43 @@ def test_files_survive_restart_and_belong_to_their_owner(tmp_path: Path) -> None
     finally:
         auth.terminate()
         auth.wait()
+
+
+def rss(server: StackServer) -> int:
+    assert server.process is not None
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) * 1024
+
+
+def test_uploads_stream_to_disk_under_their_own_limit(tmp_path: Path) -> None:
+    config = files_config(max_request_bytes=1000)
+    config["providers"]["files"][0]["config"] = {"max_file_bytes": 64 * 1024 * 1024}  # type: ignore[index]
+    with stack_server(config, tmp_path) as server:
+        url = f"{server.url}/v1/files"
+        httpx.post(url, files={"file": ("warm.txt", b"x" * 100_000)}, data={"purpose": "assistants"})
+        before = rss(server)
+        big = httpx.post(url, files={"file": ("big.bin", b"x" * 40_000_000)}, data={"purpose": "assistants"})
+        grown = rss(server) - before
+        json_body = httpx.post(f"{server.url}/v1/files/x", json={"pad": "x" * 2000})
+    assert big.status_code == 200 and big.json()["bytes"] == 40_000_000
+    assert grown < 20 * 1024 * 1024
+    assert json_body.status_code == 413
+
+
+def test_content_a_crash_left_without_metadata_is_swept_at_start(tmp_path: Path) -> None:
+    storage = tmp_path / "files"
+    config = files_config()
+    config["providers"]["files"][0]["config"] = {"storage_dir": str(storage), "upload_deadline": 60}  # type: ignore[index]
+    with stack_server(config, tmp_path / "home") as server:
+        kept = httpx.post(
+            f"{server.url}/v1/files", files={"file": ("a.txt", b"a")}, data={"purpose": "assistants"}
+        ).json()["id"]
+    old = os.stat(storage / kept).st_mtime - 3600
+    for name in ("file-orphan", "file-interrupted.part", "file-fresh"):
+        (storage / name).write_bytes(b"left over")
+    for name in (kept, "file-orphan", "file-interrupted.part"):
+        os.utime(storage / name, (old, old))
+    with stack_server(config, tmp_path / "home") as server:
+        content = httpx.get(f"{server.url}/v1/files/{kept}/content")
+    assert content.content == b"a"
+    assert sorted(p.name for p in storage.iterdir()) == sorted([kept, "file-fresh"])

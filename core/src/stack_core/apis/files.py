@@ -6,10 +6,11 @@ provider keeps their metadata in the kernel's owned-object store, which applies 
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, WithJsonSchema, field_validator
 
+from ..fields import MAX_IDENTIFIER, Identifier, check_identifier
 from ..payloads import BinaryContent, FileUpload
 from ..spec import ApiModel, ApiSpec, Route
 
@@ -32,10 +33,22 @@ PREFIX = "/v1/openai"
 class CreateFileRequest(ApiModel):
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
-    file: FileUpload = Field(description="The file (multipart form field).")
+    file: Annotated[FileUpload, WithJsonSchema({"type": "string", "format": "binary"})] = Field(
+        description="The file (multipart form field)."
+    )
     purpose: str = Field(description="assistants, batch, fine-tune, vision, user_data or evals.")
-    expires_after_seconds: int | None = Field(default=None, alias="expires_after[seconds]")
+    expires_after_seconds: int | None = Field(
+        default=None, ge=3600, le=2592000, alias="expires_after[seconds]", description="1 hour to 30 days."
+    )
     expires_after_anchor: str | None = Field(default=None, alias="expires_after[anchor]")
+
+    @field_validator("file")
+    @classmethod
+    def _named(cls, file: FileUpload) -> FileUpload:
+        if len(file.filename) > MAX_IDENTIFIER:
+            raise ValueError(f"the file name is longer than {MAX_IDENTIFIER} characters")
+        check_identifier(file.filename)
+        return file
 
 
 class FileObject(ApiModel):
@@ -65,7 +78,7 @@ class ListFilesResponse(ApiModel):
 
 
 class FileIdRequest(ApiModel):
-    file_id: str
+    file_id: Identifier
 
 
 class FileContentRequest(FileIdRequest):

@@ -1,8 +1,9 @@
 """The Inference API, OpenAI-compatible: chat completions, completions, embeddings.
 
-Request models type the fields the kernel needs (``model`` for routing, ``stream``) and keep every
-other OpenAI parameter as-is (``extra="allow"``), so providers forward what clients send without a
-lossy round trip. Providers may return pre-encoded JSON ``bytes`` and, when streaming, an async
+Request models type the fields the kernel needs (``model`` for routing, ``stream``) and the sampling
+parameters within their documented ranges (a 400 naming the parameter, before any backend call),
+and keep every other OpenAI parameter as-is (``extra="allow"``), so providers forward what clients
+send without a lossy round trip. Providers may return pre-encoded JSON ``bytes`` and, when streaming, an async
 iterator of chunk payloads (``bytes`` or dicts), which the server frames as SSE ending in
 ``data: [DONE]`` — or an ``SSEStream`` of already-framed bytes, relayed verbatim. On the
 ``/v1/openai/v1/...`` paths of the Llama Stack 0.2 line, streams end without ``[DONE]``, which that
@@ -15,10 +16,21 @@ to this API too; providers do not implement them: they are translated onto the r
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..fields import (
+    Choices,
+    Identifier,
+    LogitBias,
+    Penalty,
+    Seed,
+    Temperature,
+    TokenCount,
+    TopLogprobs,
+    TopP,
+)
 from ..framing import LLAMA_STACK_CHUNKS
 from ..payloads import SSEStream
 from ..spec import ApiModel, ApiSpec, Route
@@ -39,37 +51,46 @@ OPENAI_PREFIX = "/v1/openai"
 class _OpenAIRequest(ApiModel):
     model_config = ConfigDict(extra="allow")
 
-    model: str = Field(description="Model identifier, as registered (GET /v1/models).")
+    model: Identifier = Field(description="Model identifier, as registered (GET /v1/models).")
 
 
-class ChatCompletionRequest(_OpenAIRequest):
+class _Sampling(_OpenAIRequest):
+    n: Choices | None = None
+    max_tokens: TokenCount | None = None
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    frequency_penalty: Penalty | None = None
+    presence_penalty: Penalty | None = None
+    seed: Seed | None = None
+    logit_bias: LogitBias | None = None
+
+
+class ChatCompletionRequest(_Sampling):
     messages: list[dict[str, Any]] = Field(min_length=1, description="OpenAI chat messages.")
     stream: bool | None = None
     stream_options: dict[str, Any] | None = None
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     response_format: dict[str, Any] | None = None
-    n: int | None = None
     stop: str | list[str] | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
     logprobs: bool | None = None
+    top_logprobs: TopLogprobs | None = None
+    max_completion_tokens: TokenCount | None = None
 
 
-class CompletionRequest(_OpenAIRequest):
+class CompletionRequest(_Sampling):
     prompt: str | list[str] | list[int] | list[list[int]]
     stream: bool | None = None
     stream_options: dict[str, Any] | None = None
-    n: int | None = None
     stop: str | list[str] | None = None
-    max_tokens: int | None = None
-    temperature: float | None = None
+    logprobs: Annotated[int, Field(ge=0, le=5)] | None = None
+    best_of: Annotated[int, Field(ge=1, le=20)] | None = None
 
 
 class EmbeddingsRequest(_OpenAIRequest):
     input: str | list[str] | list[int] | list[list[int]]
     encoding_format: Literal["float", "base64"] | None = None
-    dimensions: int | None = None
+    dimensions: Annotated[int, Field(ge=1, le=65536)] | None = None
     user: str | None = None
 
 

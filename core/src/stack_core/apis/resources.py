@@ -7,10 +7,11 @@ Each kind gets the same four routes (list, retrieve, register, unregister), serv
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from ..fields import MAX_DIMENSION, Identifier
 from ..resources import (
     Benchmark,
     Dataset,
@@ -59,26 +60,26 @@ class _Request(ApiModel):
 
 
 class RegisterModelRequest(_Request):
-    model_id: str = Field(description="Identifier the model is addressed by.")
-    provider_model_id: str | None = Field(default=None, description="Its name inside the provider.")
+    model_id: Identifier = Field(description="Identifier the model is addressed by.")
+    provider_model_id: Identifier | None = Field(default=None, description="Its name inside the provider.")
     provider_id: str | None = Field(default=None, description="Provider serving it (optional if one).")
     model_type: Literal["llm", "embedding"] | None = None
     metadata: dict[str, Any] | None = Field(default=None, description="e.g. embedding_dimension")
 
 
 class RegisterShieldRequest(_Request):
-    shield_id: str
-    provider_shield_id: str | None = None
+    shield_id: Identifier
+    provider_shield_id: Identifier | None = None
     provider_id: str | None = None
     params: dict[str, Any] | None = None
 
 
 class RegisterVectorDBRequest(_Request):
-    vector_db_id: str
+    vector_db_id: Identifier
     embedding_model: str
-    embedding_dimension: int | None = None
+    embedding_dimension: Annotated[int, Field(ge=1, le=MAX_DIMENSION)] | None = None
     provider_id: str | None = None
-    provider_vector_db_id: str | None = None
+    provider_vector_db_id: Identifier | None = None
     vector_db_name: str | None = None
 
 
@@ -86,30 +87,30 @@ class RegisterDatasetRequest(_Request):
     purpose: DatasetPurpose
     source: DataSource
     metadata: dict[str, Any] | None = None
-    dataset_id: str | None = None
+    dataset_id: Identifier | None = None
     provider_id: str | None = None
 
 
 class RegisterScoringFunctionRequest(_Request):
-    scoring_fn_id: str
+    scoring_fn_id: Identifier
     description: str | None = None
     return_type: dict[str, Any] | None = None
-    provider_scoring_fn_id: str | None = None
+    provider_scoring_fn_id: Identifier | None = None
     provider_id: str | None = None
     params: dict[str, Any] | None = None
 
 
 class RegisterBenchmarkRequest(_Request):
-    benchmark_id: str
+    benchmark_id: Identifier
     dataset_id: str
     scoring_functions: list[str]
-    provider_benchmark_id: str | None = None
+    provider_benchmark_id: Identifier | None = None
     provider_id: str | None = None
     metadata: dict[str, Any] | None = None
 
 
 class RegisterToolGroupRequest(_Request):
-    toolgroup_id: str
+    toolgroup_id: Identifier
     provider_id: str | None = None
     mcp_endpoint: McpEndpoint | None = None
     args: dict[str, Any] | None = None
@@ -378,7 +379,7 @@ def resource_api(kind: ResourceKind) -> ApiSpec:
     loader derives it for every API that routes by a kind: an API is registered once."""
     name = kind.resource.__name__
     param = kind.path_param or kind.id_param
-    fields: dict[str, Any] = {param: (str, ...)}
+    fields: dict[str, Any] = {param: (Identifier, ...)}
     by_id: type[BaseModel] = create_model(f"{name}IdRequest", __base__=ApiModel, **fields)
     listing_fields: dict[str, Any] = {"object": (Literal["list"], "list"), "data": (list[kind.resource], ...)}  # type: ignore[name-defined]
     listing: type[BaseModel] = create_model(f"List{name}sResponse", __base__=ApiModel, **listing_fields)

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Literal, Protocol
 from pydantic import ConfigDict, Field, field_validator
 
 from ..context import routed_resource
+from ..fields import Identifier
 from ..payloads import content_text
 from ..spec import ApiModel, ApiSpec, Route
 from .resources import SHIELDS
@@ -74,7 +75,7 @@ class RunShieldRequest(_ShieldRequest):
     model_config = ConfigDict(extra="forbid")
     _routing_field = "shield_id"
 
-    shield_id: str = Field(description="The shield to run (GET /v1/shields).")
+    shield_id: Identifier = Field(description="The shield to run (GET /v1/shields).")
     messages: list[dict[str, Any]] = Field(
         min_length=1,
         description="The conversation: messages with a role and content (a string or content parts).",

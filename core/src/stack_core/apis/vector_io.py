@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import AliasChoices, ConfigDict, Field, field_validator, model_validator
 
+from ..fields import MAX_DIMENSION, Identifier, JsonObject
 from ..resources import VectorDB
 from ..spec import ApiModel, ApiSpec, Route
 from .resources import VECTOR_DBS
@@ -52,7 +53,7 @@ class Chunk(_Strict):
     """A piece of content with metadata; ``chunk_id`` makes inserts idempotent (same id replaces)."""
 
     content: InterleavedContent = Field(description="Text, or interleaved content items.")
-    metadata: dict[str, Any] = Field(default_factory=dict, description="e.g. document_id, source.")
+    metadata: JsonObject = Field(default_factory=dict, description="e.g. document_id, source.")
     embedding: list[float] | None = Field(
         default=None, description="Precomputed embedding; computed through the Inference API if absent."
     )
@@ -66,7 +67,7 @@ class Chunk(_Strict):
         default=None, description="Model of a precomputed embedding; in results, the model that embedded it."
     )
     embedding_dimension: int | None = Field(
-        default=None, gt=0, description="Length of the embedding; must be the vector DB's."
+        default=None, ge=1, le=MAX_DIMENSION, description="Length of the embedding; must be the vector DB's."
     )
 
 
@@ -76,7 +77,7 @@ def _db_id(description: str) -> Any:
 
 
 class InsertChunksRequest(_Strict):
-    vector_db_id: str = _db_id("Vector DB to insert into (GET /v1/vector-dbs); alias vector_store_id.")
+    vector_db_id: Identifier = _db_id("Vector DB to insert into (GET /v1/vector-dbs); alias vector_store_id.")
     chunks: list[Chunk] = Field(min_length=1, description="Chunks to insert or replace.")
     ttl_seconds: int | None = Field(default=None, gt=0, description="Chunks expire after this long.")
 
@@ -131,13 +132,14 @@ class QueryParams(_Strict):
     def _shorthand(cls, value: Any) -> Any:
         if not isinstance(value, dict) or not value:
             return value
-        if value.get("type") in _OPERATORS and ("key" in value or "filters" in value):
+        kind = value.get("type")
+        if isinstance(kind, str) and kind in _OPERATORS and ("key" in value or "filters" in value):
             return value
         return {"type": "and", "filters": [{"type": "eq", "key": k, "value": v} for k, v in value.items()]}
 
 
 class QueryChunksRequest(_Strict):
-    vector_db_id: str = _db_id("Vector DB to query; alias vector_store_id.")
+    vector_db_id: Identifier = _db_id("Vector DB to query; alias vector_store_id.")
     query: InterleavedContent | None = Field(default=None, description="The query text (or content).")
     params: QueryParams = Field(default_factory=QueryParams)
     query_embedding: list[float] | None = Field(
@@ -157,7 +159,7 @@ class QueryChunksRequest(_Strict):
 
 
 class DeleteChunksRequest(_Strict):
-    vector_db_id: str = _db_id("Vector DB to delete from; alias vector_store_id.")
+    vector_db_id: Identifier = _db_id("Vector DB to delete from; alias vector_store_id.")
     chunk_ids: list[str] = Field(
         min_length=1, description="Ids of the chunks to delete (unknown ids are ignored)."
     )

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
+from ..fields import MAX_DIMENSION, Identifier, JsonObject
 from ..spec import ApiModel, ApiSpec, Route
 from .vector_io import MetadataFilter
 
@@ -132,14 +133,16 @@ class VectorStore(ApiModel):
 
 
 class CreateVectorStoreRequest(_Strict):
-    name: str | None = None
+    name: Identifier | None = None
     description: str | None = None
     file_ids: list[str] = Field(default_factory=list, description="Files (POST /v1/files) to attach.")
     chunking_strategy: ChunkingStrategy | None = None
-    metadata: dict[str, Any] | None = Field(default=None, description="Up to 16 key-value pairs.")
+    metadata: JsonObject | None = Field(default=None, description="Up to 16 key-value pairs.")
     expires_after: ExpiresAfter | None = None
     embedding_model: str | None = Field(default=None, description="Stack: embedding model to use.")
-    embedding_dimension: int | None = Field(default=None, gt=0, description="Stack: its dimension.")
+    embedding_dimension: int | None = Field(
+        default=None, ge=1, le=MAX_DIMENSION, description="Stack: its dimension."
+    )
     provider_id: str | None = Field(default=None, description="Stack: vector_io provider for the chunks.")
     provider_vector_db_id: str | None = Field(default=None, description="Stack: collection name there.")
 
@@ -164,12 +167,12 @@ class VectorStoreList(ApiModel):
 
 
 class VectorStoreIdRequest(_Strict):
-    vector_store_id: str
+    vector_store_id: Identifier
 
 
 class UpdateVectorStoreRequest(VectorStoreIdRequest):
-    name: str | None = None
-    metadata: dict[str, Any] | None = None
+    name: Identifier | None = None
+    metadata: JsonObject | None = None
     expires_after: ExpiresAfter | None = Field(default=None, description="null removes the policy.")
 
 
@@ -180,7 +183,7 @@ class VectorStoreDeleted(ApiModel):
 
 
 class AttachFileRequest(VectorStoreIdRequest):
-    file_id: str
+    file_id: Identifier
     attributes: Attributes | None = Field(default=None, description="Filterable at search.")
     chunking_strategy: ChunkingStrategy | None = None
 
@@ -194,7 +197,7 @@ class VectorStoreFile(ApiModel):
     id: str
     object: Literal["vector_store.file"] = "vector_store.file"
     created_at: int
-    vector_store_id: str
+    vector_store_id: Identifier
     status: FileStatus
     usage_bytes: int = 0
     last_error: VectorStoreFileError | None = None
@@ -215,7 +218,7 @@ class VectorStoreFileList(ApiModel):
 
 
 class VectorStoreFileRequest(VectorStoreIdRequest):
-    file_id: str
+    file_id: Identifier
 
 
 class UpdateVectorStoreFileRequest(VectorStoreFileRequest):
@@ -238,13 +241,13 @@ class VectorStoreFileContent(ApiModel):
     data: list[TextContent]
     has_more: bool = False
     next_page: str | None = None
-    file_id: str
+    file_id: Identifier
     filename: str
     attributes: Attributes = Field(default_factory=dict)
 
 
 class BatchFile(_Strict):
-    file_id: str
+    file_id: Identifier
     attributes: Attributes | None = None
     chunking_strategy: ChunkingStrategy | None = None
 
@@ -273,7 +276,7 @@ class VectorStoreFileBatch(ApiModel):
     id: str
     object: Literal["vector_store.files_batch"] = "vector_store.files_batch"
     created_at: int
-    vector_store_id: str
+    vector_store_id: Identifier
     status: FileStatus
     file_counts: FileCounts
 
@@ -309,7 +312,7 @@ class SearchVectorStoreRequest(VectorStoreIdRequest):
 
 
 class VectorStoreSearchResult(ApiModel):
-    file_id: str
+    file_id: Identifier
     filename: str
     score: float
     attributes: Attributes = Field(default_factory=dict)

@@ -2,7 +2,11 @@
 
 ``OpenAICompatClient`` is one pooled HTTP client per provider (httpx's API over the aiohttp
 transport), with timeouts, retries where they are safe (connection refused, 429/503 before any
-reply), and backend errors mapped onto the kernel's exception tree with the provider named.
+reply, never sooner than their ``Retry-After`` and only when it is at most ``max_retry_after``;
+otherwise the client gets the ``Retry-After``), and backend errors mapped onto the kernel's
+exception tree with the provider named. A 200 that is not what was asked for (HTML, an empty or
+cut-off body, a stream that is not SSE) is a 502 naming the provider: checked by content type and
+first and last byte, not by parsing the reply.
 ``OpenAICompatAdapter`` implements the Inference protocol on top of it, relaying upstream JSON and
 SSE streams as bytes without re-parsing them. A provider package is then little more than a config
 class and a ``register(...)`` call::
@@ -15,8 +19,10 @@ class and a ``register(...)`` call::
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal
 
@@ -32,6 +38,7 @@ from ..errors import (
     NotFoundError,
     ProviderError,
     ProviderRateLimitError,
+    ProviderReplyError,
     ProviderTimeoutError,
     ProviderUnavailableError,
     StackError,
@@ -39,6 +46,7 @@ from ..errors import (
 from ..hookspecs import ProviderContext
 from ..http import error_message, pooled_transport
 from ..payloads import SSEStream, sse_error
+from ..redact import redact_urls
 from ..resources import Model
 
 __all__ = [
@@ -72,13 +80,14 @@ class OpenAICompatClient:
         max_retries: int = 2,
         provider_data_key: str | None = None,
         origin: str | None = None,
+        max_retry_after: float = 2.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.origin = (origin or base_url).rstrip("/")
         self.provider_id = provider_id
         self.api_key = api_key
         self.timeout = httpx.Timeout(timeout, connect=connect_timeout)
-        self.max_retries = max_retries
+        self.max_retries, self.max_retry_after = max_retries, max_retry_after
         self.provider_data_key = provider_data_key
         self._transport: httpx.AsyncBaseTransport | None = None
         self._urls: dict[str, httpx.URL] = {}
@@ -111,12 +120,15 @@ class OpenAICompatClient:
     def _request_key(self) -> str | None:
         return provider_data_value(self.provider_data_key) if self.provider_data_key else None
 
-    def _map_status(self, status: int, body: bytes) -> StackError:
+    def _map_status(self, status: int, body: bytes, retry_after: str | None = None) -> StackError:
         message = f"{self.provider_id}: {error_message(body)}"
+        headers = {"retry-after": retry_after} if retry_after else None
         if status == 404:
             return NotFoundError(message, code="model_not_found")
         if status == 429:
-            return ProviderRateLimitError(f"Provider rate limit: {message}", provider_id=self.provider_id)
+            return ProviderRateLimitError(
+                f"Provider rate limit: {message}", provider_id=self.provider_id, headers=headers
+            )
         if status in (400, 413, 422):
             return BadRequestError(message)
         if status in (401, 403):
@@ -124,7 +136,7 @@ class OpenAICompatClient:
                 f"Provider rejected the credentials: {message}", provider_id=self.provider_id
             )
         if status == 503:
-            return ProviderUnavailableError(message, provider_id=self.provider_id)
+            return ProviderUnavailableError(message, provider_id=self.provider_id, headers=headers)
         return ProviderError(f"Provider error {status}: {message}", provider_id=self.provider_id)
 
     def _map_exception(self, exc: httpx.HTTPError) -> StackError:
@@ -135,13 +147,33 @@ class OpenAICompatClient:
             )
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
             return ProviderUnavailableError(
-                f"Provider '{self.provider_id}' is unreachable at {self.base_url}: {exc}",
+                f"Provider '{self.provider_id}' is unreachable at {redact_urls(self.base_url)}: "
+                f"{redact_urls(str(exc))}",
                 provider_id=self.provider_id,
             )
         return ProviderError(f"Provider '{self.provider_id}' failed: {exc}", provider_id=self.provider_id)
 
-    async def _backoff(self, attempt: int) -> None:
-        await asyncio.sleep(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random()))
+    async def _backoff(self, attempt: int, at_least: float = 0.0) -> None:
+        await asyncio.sleep(max(at_least, min(2.0, 0.1 * 2**attempt) * (0.5 + random.random())))
+
+    def _bad_reply(self, what: str) -> ProviderReplyError:
+        return ProviderReplyError(
+            f"Provider '{self.provider_id}' answered with {what}.", provider_id=self.provider_id
+        )
+
+    def _check_reply(self, response: httpx.Response, stream: bool) -> None:
+        """Refuse a success that is not JSON (or, streaming, not SSE), cheaply."""
+        media = response.headers.get("content-type", "")
+        if stream:
+            if media and not media.startswith("text/event-stream"):
+                raise self._bad_reply(f"{media.partition(';')[0] or 'no content type'} instead of a stream")
+            return
+        if media and "json" not in media:
+            raise self._bad_reply(f"{media.partition(';')[0]} instead of JSON")
+        body = response.content
+        first, last = body[:64].lstrip()[:1], body[-64:].rstrip()[-1:]
+        if first + last not in (b"{}", b"[]"):
+            raise self._bad_reply("an empty body" if not first else "a body that is not JSON")
 
     async def _send(self, method: str, path: str, body: bytes | None, stream: bool) -> httpx.Response:
         """Send, retrying only where the backend cannot have acted on the request."""
@@ -168,13 +200,21 @@ class OpenAICompatClient:
             except httpx.HTTPError as exc:
                 raise self._map_exception(exc) from None
             if response.status_code < 400:
+                try:
+                    self._check_reply(response, stream)
+                except ProviderReplyError:
+                    await response.aclose()
+                    raise
                 return response
             content = await response.aread()
             await response.aclose()
-            if response.status_code in RETRYABLE_STATUS and attempt < self.max_retries:
-                await self._backoff(attempt)
+            retry_after = response.headers.get("retry-after")
+            wait = _seconds(retry_after)
+            soon = wait is None or wait <= self.max_retry_after
+            if response.status_code in RETRYABLE_STATUS and attempt < self.max_retries and soon:
+                await self._backoff(attempt, wait or 0.0)
                 continue
-            raise self._map_status(response.status_code, content)
+            raise self._map_status(response.status_code, content, retry_after if wait is not None else None)
         raise AssertionError("unreachable")
 
     async def request(self, method: str, path: str, body: bytes | None = None) -> bytes:
@@ -210,6 +250,21 @@ class OpenAICompatClient:
         if self._transport is not None:
             await self._transport.aclose()
             self._transport = None
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    """A ``Retry-After`` value (seconds or an HTTP date) in seconds from now; None if absent or unreadable."""
+    if not retry_after:
+        return None
+    try:
+        return max(0.0, float(retry_after))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(retry_after)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 ModelLister = Callable[[OpenAICompatClient], Awaitable[list[str]]]
@@ -309,6 +364,7 @@ def openai_compat_factory(
             max_retries=config.max_retries,
             provider_data_key=config.provider_data_key,
             origin=config.url,
+            max_retry_after=config.max_retry_after,
         )
         return OpenAICompatAdapter(config, context, client, lister)
 

@@ -33,6 +33,7 @@ from ..stack import Stack
 from .docs import docs_routes
 from .endpoints import AsgiEndpoint, make_endpoint
 from .errors import error_response
+from .limits import LimitsMiddleware
 from .logs import apply_log_config
 from .memory import malloc_trim, trim_when_idle
 from .middleware import KernelMiddleware
@@ -165,7 +166,10 @@ def create_app(
         return error_response(exc, request.scope.get("state", {}).get("request_id", ""))
 
     apply_log_config(run_config.telemetry)
-    middleware = [Middleware(KernelMiddleware, lifecycle=lifecycle)]
+    middleware = [
+        Middleware(KernelMiddleware, lifecycle=lifecycle),
+        Middleware(LimitsMiddleware, config=run_config.server),
+    ]
     middleware += [Middleware(m.factory) for m in stack.plugins.ordered_middleware()]
     auth = run_config.server.auth
     if auth is not None:

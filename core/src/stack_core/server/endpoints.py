@@ -15,6 +15,7 @@ import logging
 import typing
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -118,6 +119,13 @@ class EventStream(StreamingResponse):
                     await aclose()
 
 
+def attachment(filename: str) -> str:
+    """A ``Content-Disposition`` for ``filename`` (RFC 6266): an ASCII fallback, and the exact name
+    percent-encoded as UTF-8 in ``filename*``."""
+    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def render(route: Route, result: Any, request_id: str, framing: Framing) -> Response:
     if isinstance(result, Response):
         return result
@@ -126,9 +134,7 @@ def render(route: Route, result: Any, request_id: str, framing: Framing) -> Resp
     if isinstance(result, bytes):
         return Response(result, status_code=route.status_code, media_type=JSON)
     if isinstance(result, BinaryContent):
-        headers = (
-            {"content-disposition": f'attachment; filename="{result.filename}"'} if result.filename else None
-        )
+        headers = {"content-disposition": attachment(result.filename)} if result.filename else None
         return Response(result.data, media_type=result.media_type, headers=headers)
     if isinstance(result, SSEStream):
         return EventStream(framing.relay(result.chunks) if framing.relay else result.chunks)
@@ -166,21 +172,32 @@ class AsgiEndpoint:
         await response(scope, receive, send)
 
 
-async def _read_form(request: Request) -> dict[str, Any]:
-    """Multipart form fields; file parts become ``FileUpload`` objects."""
+@contextlib.asynccontextmanager
+async def _read_form(request: Request) -> AsyncIterator[dict[str, Any]]:
+    """Multipart form fields; file parts become ``FileUpload`` objects over the parser's spooled
+    files, which stay open until the block ends."""
     from starlette.datastructures import UploadFile
 
     form = await request.form()
-    data: dict[str, Any] = {}
-    for key, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            content = await value.read()
-            media_type = value.content_type or "application/octet-stream"
-            data[key] = FileUpload(value.filename or "upload", media_type, content)
-        else:
-            data[key] = value
-    await form.close()
-    return data
+    try:
+        data: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                await value.seek(0)
+                media_type = value.content_type or "application/octet-stream"
+                data[key] = FileUpload(value.filename or "upload", media_type, value.file, value.size or 0)
+            else:
+                data[key] = value
+        yield data
+    finally:
+        await form.close()
+
+
+def _parse(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
 
 
 def make_endpoint(route: Route, slot: RouteSlot, framing: Framing | None = None) -> Endpoint:
@@ -198,24 +215,25 @@ def make_endpoint(route: Route, slot: RouteSlot, framing: Framing | None = None)
             return render(route, await method(), request_id, framed)
         if route.raw_body:
             return render(route, await method(request), request_id, framed)
+        if not from_query and request.headers.get("content-type", "").startswith(FORM_TYPES):
+            async with _read_form(request) as form:
+                parsed = _parse(model, {**form, **request.path_params})
+                return render(route, await method(parsed), request_id, framed)
         try:
             if from_query:
                 query = request.query_params
                 data: dict[str, Any] = {k: (query.getlist(k) if k in lists else v) for k, v in query.items()}
-            elif request.headers.get("content-type", "").startswith(FORM_TYPES):
-                data = await _read_form(request)
             elif not request.path_params:
                 body = await request.body()
                 parsed = model.model_validate_json(body or b"{}")
                 return render(route, await method(parsed), request_id, framed)
             else:
                 data = await _read_json(request)
-            data.update(request.path_params)
-            parsed = model.model_validate(data)
         except ValidationError as exc:
             if any(e["type"] == "json_invalid" for e in exc.errors()):
                 raise BadRequestError("Request body is not valid JSON.", code="invalid_json") from None
             raise validation_error(exc) from None
-        return render(route, await method(parsed), request_id, framed)
+        data.update(request.path_params)
+        return render(route, await method(_parse(model, data)), request_id, framed)
 
     return endpoint

@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from ..errors import BadRequestError, StackError
+from ..redact import redact_urls
 
 __all__ = ["error_response", "validation_error"]
 
@@ -60,4 +61,6 @@ def error_response(exc: BaseException, request_id: str = "") -> Response:
             500,
             {},
         )
+    if b"@" in body:  # a URL's credentials (a provider's, in a connection error)
+        body = redact_urls(body.decode()).encode()
     return Response(body, status_code=status, headers=headers, media_type="application/json")

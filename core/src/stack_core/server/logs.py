@@ -15,13 +15,14 @@ from typing import Any
 import orjson
 
 from ..config import TelemetryConfig
+from ..redact import redact_urls
 
 __all__ = ["JsonFormatter", "apply_log_config"]
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per record; a record's ``fields`` mapping (``extra={"fields": ...}``) is
-    merged in."""
+    merged in. URL credentials are hidden, as by the text format's ``RedactingFormatter``."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -35,7 +36,7 @@ class JsonFormatter(logging.Formatter):
             line.update(fields)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(line, default=str).decode()
+        return redact_urls(orjson.dumps(line, default=str).decode())
 
 
 def apply_log_config(config: TelemetryConfig) -> None:

@@ -13,10 +13,17 @@ from ..spec import ApiSpec, Route
 __all__ = ["openapi_document"]
 
 REF = "#/components/schemas/{model}"
-ERROR = {
-    "description": "Error (OpenAI shape)",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-}
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+ERROR = {"description": "Error (OpenAI shape)", "content": {"application/json": {"schema": ERROR_REF}}}
+# What any route may answer: its request is invalid (400), needs auth (401, 403), names what is not
+# there (404), took too long to send (408), is taken (409), too large (413), over quota or a
+# backend's rate limit (429), failed (500), or its backend failed (502), is down or this server is
+# full (503), or did not answer in time (504).
+ERROR_STATUSES = ("400", "401", "403", "404", "408", "409", "413", "429", "500", "502", "503", "504")
+SSE_DESCRIPTION = (
+    "Server-sent events: each `data:` line holds one JSON event (`x-event-schema`); an error ends the "
+    "stream with an event holding an OpenAI-shaped error; OpenAI routes end with `data: [DONE]`."
+)
 ERROR_SCHEMA = {
     "type": "object",
     "properties": {
@@ -49,7 +56,7 @@ def _operation(spec: ApiSpec, route: Route, schemas: dict[str, Any]) -> dict[str
         "operationId": f"{spec.name}.{route.name}",
         "summary": route.summary,
         "tags": [spec.name],
-        "responses": {"400": ERROR, "404": ERROR, "500": ERROR},
+        "responses": dict.fromkeys(ERROR_STATUSES, ERROR),
     }
     response = route.response
     if response is None:
@@ -61,7 +68,10 @@ def _operation(spec: ApiSpec, route: Route, schemas: dict[str, Any]) -> dict[str
             schema = TypeAdapter(response).json_schema(ref_template=REF)
         content = {"application/json": {"schema": schema}}
         if route.stream:
-            content["text/event-stream"] = {"schema": {"type": "string"}}
+            content["text/event-stream"] = {
+                "schema": {"type": "string", "description": SSE_DESCRIPTION},
+                "x-event-schema": {"oneOf": [schema, ERROR_REF]},
+            }
         op["responses"][str(route.status_code)] = {"description": "OK", "content": content}
     model = route.request
     if model is None:
@@ -86,7 +96,9 @@ def _operation(spec: ApiSpec, route: Route, schemas: dict[str, Any]) -> dict[str
             "properties": {n: s for n, s in props.items() if n not in path_params},
             "required": [n for n in required if n not in path_params],
         }
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        uploads = any(p.get("format") == "binary" for p in body["properties"].values())
+        media = "multipart/form-data" if uploads else "application/json"
+        op["requestBody"] = {"required": True, "content": {media: {"schema": body}}}
     if params:
         op["parameters"] = params
     return op

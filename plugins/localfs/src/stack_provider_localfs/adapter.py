@@ -1,12 +1,20 @@
-"""Files on disk, metadata in the kernel's owned-object store."""
+"""Files on disk, metadata in the kernel's owned-object store.
+
+An upload is copied from the server's spooled temporary file to ``<id>.part``, synced, renamed to
+``<id>``, then recorded. A crash between the copy and the record leaves content with no metadata:
+at start-up, content files older than ``upload_deadline`` that no record names are removed.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import shutil
 import time
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 from stack_core import BadRequestError, BinaryContent, OwnedObject, PayloadTooLargeError, ProviderContext
 from stack_core.apis.files import (
@@ -20,6 +28,9 @@ from stack_core.apis.files import (
 )
 
 from .config import LocalFSConfig
+
+log = logging.getLogger("stack.localfs")
+COPY_BLOCK = 1024 * 1024
 
 
 class LocalFSFiles:
@@ -38,25 +49,46 @@ class LocalFSFiles:
     def _file(obj: OwnedObject) -> FileObject:
         return FileObject.model_validate(obj.body)
 
-    def _write(self, file_id: str, data: bytes) -> None:
+    def _write(self, file_id: str, source: BinaryIO) -> None:
         temporary = self._path(file_id).with_suffix(".part")
+        source.seek(0)
         with temporary.open("wb") as handle:
-            handle.write(data)
+            shutil.copyfileobj(source, handle, COPY_BLOCK)
             handle.flush()
             os.fsync(handle.fileno())
         temporary.replace(self._path(file_id))
 
+    async def sweep(self) -> list[str]:
+        """Remove content files (and ``.part`` leftovers) older than ``upload_deadline`` that no
+        record names: what a crash mid-upload left. Their names, for the log."""
+        recorded = {o.identifier for o in await self.objects.everyone()}
+        cutoff = time.time() - self.config.upload_deadline
+
+        def orphans() -> list[str]:
+            removed = []
+            for path in self.root.iterdir():
+                stale = path.is_file() and path.stat().st_mtime < cutoff
+                if stale and (path.suffix == ".part" or path.name not in recorded):
+                    path.unlink(missing_ok=True)
+                    removed.append(path.name)
+            return removed
+
+        removed = await asyncio.to_thread(orphans)
+        if removed:
+            log.warning("localfs: removed %d file(s) a crash left without metadata", len(removed))
+        return removed
+
     async def create_file(self, request: CreateFileRequest) -> FileObject:
-        data = request.file.data
+        upload = request.file
         if request.purpose not in self.config.purposes:
             raise BadRequestError(
                 f"purpose must be one of {', '.join(self.config.purposes)}.", param="purpose"
             )
-        if not data:
+        if not upload.size:
             raise BadRequestError("The uploaded file is empty.", param="file")
-        if len(data) > self.config.max_file_bytes:
+        if upload.size > self.config.max_file_bytes:
             raise PayloadTooLargeError(
-                f"The file is {len(data)} bytes; the limit is {self.config.max_file_bytes} bytes.",
+                f"The file is {upload.size} bytes; the limit is {self.config.max_file_bytes} bytes.",
                 param="file",
             )
         file_id = f"file-{uuid.uuid4().hex}"
@@ -64,13 +96,13 @@ class LocalFSFiles:
         expires = created + request.expires_after_seconds if request.expires_after_seconds else None
         meta = FileObject(
             id=file_id,
-            bytes=len(data),
+            bytes=upload.size,
             created_at=created,
             expires_at=expires,
             filename=request.file.filename,
             purpose=request.purpose,
         )
-        await asyncio.to_thread(self._write, file_id, data)
+        await asyncio.to_thread(self._write, file_id, upload.file)
         try:
             await self.objects.create(
                 file_id, {**meta.model_dump(), "content_type": request.file.content_type}
@@ -111,3 +143,10 @@ class LocalFSFiles:
         return BinaryContent(
             data, str(obj.body.get("content_type") or "application/octet-stream"), obj.body["filename"]
         )
+
+
+async def create_files(config: LocalFSConfig, context: ProviderContext) -> LocalFSFiles:
+    """The provider, after sweeping what a crash left (``LocalFSFiles.sweep``)."""
+    files = LocalFSFiles(config, context)
+    await files.sweep()
+    return files
