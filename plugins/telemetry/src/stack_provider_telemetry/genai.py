@@ -7,9 +7,11 @@ model, finish reasons and token usage; streams add ``gen_ai.response.time_to_fir
 the span ends with the stream. The same observation feeds the GenAI metrics and the request's
 access-log fields. The call's upstream HTTP requests carry the span's ``traceparent``.
 
-A streamed reply is observed as it passes, never buffered: an already-framed SSE stream is
-scanned per chunk for the model and finish reasons (a regex over the bytes) and parsed only in
-the event that carries ``usage``; a stream of chunk objects is read field by field. Prompts and
+A streamed reply is observed as it passes, never buffered: per chunk of an already-framed SSE
+stream only the time of the first is taken and the chunk added to a window of the stream's last
+bytes (``WINDOW``); when the stream ends, that window is scanned (a regex over the bytes) for the
+model, finish reasons and ``usage``, which OpenAI-compatible servers send last. A stream of chunk
+objects is read field by field. Prompts and
 replies are recorded only with ``telemetry.capture_content``.
 """
 
@@ -21,14 +23,12 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import orjson
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from stack_core import ProviderCall, ProviderError, SSEStream, outbound_headers
+from stack_core import ProviderCall, ProviderError, SSEStream, current_user, outbound_headers
 
 from . import metrics as m
 from .runtime import RequestScope
+from .spans import CLIENT, CURRENT_SPAN, SpanRecord, new_span_id, new_trace_id
 
 __all__ = ["OPERATIONS", "traced"]
 
@@ -43,10 +43,11 @@ OPERATIONS = {
     "invoke_tool": "execute_tool",
 }
 REQUEST_PARAMS = ("max_tokens", "temperature", "top_p", "frequency_penalty", "presence_penalty", "seed")
+PARAM_KEYS = {name: f"gen_ai.request.{name}" for name in REQUEST_PARAMS}
 MODEL = re.compile(rb'"model":\s*"([^"\\]*)"')
 FINISH = re.compile(rb'"finish_reason":\s*"([^"\\]*)"')
 USAGE = re.compile(rb'"usage":\s*(\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\})')
-MAX_TAIL = 1 << 20
+WINDOW = 64 << 10  # the bytes of a stream's end that are scanned
 
 
 def _get(item: Any, key: str) -> Any:
@@ -79,7 +80,6 @@ class _Observation:
         "request",
         "response_model",
         "span",
-        "tail",
         "where",
     )
 
@@ -95,11 +95,24 @@ class _Observation:
         self.finish_reasons: set[str] = set()
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
-        self.tail = b""
         self.span = self._start(call, operation, provider, target) if request.runtime.tracing else None
         self.began = time.perf_counter()
 
-    def _start(self, call: ProviderCall, operation: str, provider: str, target: str) -> trace.Span:
+    def _start(self, call: ProviderCall, operation: str, provider: str, target: str) -> SpanRecord:
+        runtime = self.request.runtime
+        parent = CURRENT_SPAN.get()
+        if parent is None:
+            trace_id, parent_id = new_trace_id(), 0
+            sampled = runtime.sampler.sampled(trace_id, None)
+        else:
+            trace_id, parent_id, sampled = parent.trace_id, parent.span_id, parent.sampled
+        name = f"{operation} {target}" if target else operation
+        attributes = self._attributes(call, operation, provider, target) if sampled else {}
+        return SpanRecord(
+            trace_id, new_span_id(), parent_id, False, sampled, name, CLIENT, time.time_ns(), attributes
+        )
+
+    def _attributes(self, call: ProviderCall, operation: str, provider: str, target: str) -> dict[str, Any]:
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": operation,
             "gen_ai.provider.name": provider,
@@ -109,10 +122,11 @@ class _Observation:
         request = call.request
         if call.api == "inference":
             attributes["gen_ai.request.model"] = target
+            fields = request if isinstance(request, dict) else getattr(request, "__dict__", None)
             for name in REQUEST_PARAMS:
-                value = _get(request, name)
+                value = fields.get(name) if fields is not None else getattr(request, name, None)
                 if isinstance(value, int | float) and not isinstance(value, bool):
-                    attributes[f"gen_ai.request.{name}"] = value
+                    attributes[PARAM_KEYS[name]] = value
             attributes["gen_ai.request.stream"] = bool(_get(request, "stream"))
         elif operation == "execute_tool":
             attributes["gen_ai.tool.name"] = target
@@ -122,22 +136,19 @@ class _Observation:
             messages = _get(request, "messages")
             if messages is not None:
                 attributes["gen_ai.input.messages"] = orjson.dumps(messages, default=_json_default).decode()
-        name = f"{operation} {target}" if target else operation
-        return self.request.runtime.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+        return attributes
 
     async def run(self, awaitable: Awaitable[Any]) -> Any:
         span = self.span
         if span is None:
             return self._observed(await self._plain(awaitable))
-        context = span.get_span_context()
-        parent = f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
-        attached = otel_context.attach(trace.set_span_in_context(span))
-        headers = outbound_headers.set((("traceparent", parent),))
+        current = CURRENT_SPAN.set(span)
+        headers = outbound_headers.set((("traceparent", span.traceparent()),))
         try:
             result = await self._plain(awaitable)
         finally:
             outbound_headers.reset(headers)
-            otel_context.detach(attached)
+            CURRENT_SPAN.reset(current)
         return self._observed(result)
 
     async def _plain(self, awaitable: Awaitable[Any]) -> Any:
@@ -158,17 +169,21 @@ class _Observation:
 
     async def _watch_bytes(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         error: BaseException | None = None
+        window = bytearray()
         try:
             async for chunk in chunks:
                 if self.first is None:
                     self.first = time.perf_counter()
-                self._scan(chunk)
+                window += chunk
+                if len(window) > 2 * WINDOW:
+                    del window[:-WINDOW]
                 yield chunk
         except Exception as exc:
             error = exc
             raise
         finally:
             await _close(chunks)
+            self._read_bytes(bytes(window))
             self.finish(error)
 
     async def _watch_items(self, items: AsyncIterator[Any]) -> AsyncIterator[Any]:
@@ -185,16 +200,6 @@ class _Observation:
         finally:
             await _close(items)
             self.finish(error)
-
-    def _scan(self, chunk: bytes) -> None:
-        """Read whole SSE events of the stream so far: model, finish reasons, usage."""
-        data = self.tail + chunk if self.tail else chunk
-        cut = data.rfind(b"\n\n")
-        if cut < 0:
-            self.tail = data if len(data) < MAX_TAIL else b""
-            return
-        events, self.tail = data[:cut], data[cut + 2 :]
-        self._read_bytes(events)
 
     def _read_bytes(self, data: bytes) -> None:
         if self.response_model is None:
@@ -213,7 +218,7 @@ class _Observation:
             if self.request.runtime.config.capture_content and self.span is not None:
                 choices = orjson.loads(result).get("choices") if result[:1] == b"{" else None
                 if choices:
-                    self.span.set_attribute("gen_ai.output.messages", orjson.dumps(choices).decode())
+                    self.span.attributes["gen_ai.output.messages"] = orjson.dumps(choices).decode()
         elif result is not None:
             self._read_item(result)
 
@@ -253,9 +258,9 @@ class _Observation:
             record(m.TIME_TO_FIRST_CHUNK, ttfc, labels)
         self._log_fields()
         span = self.span
-        if span is None:
+        if span is None or not span.sampled:
             return
-        attributes: dict[str, Any] = {}
+        attributes = span.attributes
         if self.response_model is not None:
             attributes["gen_ai.response.model"] = self.response_model
         if self.finish_reasons:
@@ -268,9 +273,9 @@ class _Observation:
             attributes["gen_ai.response.time_to_first_chunk"] = ttfc
         if error_type:
             attributes["error.type"] = error_type
-            span.set_status(Status(StatusCode.ERROR, str(error)[:200]))
-        span.set_attributes(attributes)
-        span.end()
+            span.error = str(error)[:200]
+        span.owner = current_user.get()
+        self.request.runtime.end(span)
 
     def _log_fields(self) -> None:
         fields = self.request.fields

@@ -1,8 +1,8 @@
 """The server's metrics, each declared once and recorded into both pipelines.
 
 ``/metrics`` is served by ``prometheus-client`` (stable names of our choosing, ``_total`` counters,
-``_seconds`` durations, multiprocess mode) and, when a sink exports metrics (OTLP), the same
-recording goes to an OpenTelemetry instrument of the GenAI / HTTP semantic-convention name. The
+``_seconds`` durations, multiprocess mode); a sink that exports metrics (OTLP) converts the same
+values, in its own thread, to OpenTelemetry data of the GenAI / HTTP semantic-convention names. The
 Prometheus names follow the OTel → Prometheus rule (dots → underscores, unit suffix), so a
 dashboard reads the same series from either.
 
@@ -14,13 +14,16 @@ mode); without it each worker answers with its own.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import prometheus_client as prom
-from opentelemetry.metrics import Meter
 from prometheus_client.multiprocess import MultiProcessCollector
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics.export import MetricsData
 
 __all__ = ["Instruments", "Metric", "exposition"]
 
@@ -30,7 +33,7 @@ TOKEN_BUCKETS = tuple(4.0**i for i in range(14))
 SECONDS_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: a cheap key per record()
 class Metric:
     """One metric: its OTel name and unit, its Prometheus name, kind, labels and buckets."""
 
@@ -131,47 +134,42 @@ def _prometheus(metric: Metric, registry: prom.CollectorRegistry) -> Any:
     return prom.Gauge(name, doc, labels, registry=registry, multiprocess_mode="mostrecent")
 
 
-def _otel(metric: Metric, meter: Meter) -> Any:
-    if metric.kind == "counter":
-        return meter.create_counter(metric.otel, metric.unit, metric.description)
-    if metric.kind == "histogram":
-        return meter.create_histogram(
-            metric.otel,
-            metric.unit,
-            metric.description,
-            explicit_bucket_boundaries_advisory=list(metric.buckets),
-        )
-    if metric.kind == "updown":
-        return meter.create_up_down_counter(metric.otel, metric.unit, metric.description)
-    return meter.create_gauge(metric.otel, metric.unit, metric.description)
-
-
 class Instruments:
-    """Every metric, recorded with ``record(metric, value, labels)``: into Prometheus always, and
-    into OpenTelemetry when a ``meter`` (a sink exporting metrics) is given."""
+    """Every metric, recorded with ``record(metric, value, labels)`` into prometheus-client; a
+    sink exporting metrics (OTLP) reads them with ``snapshot`` in its own thread, so a request
+    pays for one Prometheus update per measurement and nothing for OpenTelemetry."""
 
-    def __init__(self, meter: Meter | None = None) -> None:
+    def __init__(self) -> None:
         self.registry = prom.CollectorRegistry(auto_describe=True)
-        self._prom = {m: _prometheus(m, self.registry) for m in METRICS}
-        self._otel = {m: _otel(m, meter) for m in METRICS} if meter is not None else {}
+        self.collectors = {m: _prometheus(m, self.registry) for m in METRICS}
+        self._update: dict[tuple[Metric, Sequence[str]], Callable[[float], None]] = {}
+        self.started_ns = time.time_ns()
 
     def record(self, metric: Metric, value: float, labels: Sequence[str] = ()) -> None:
-        target = self._prom[metric].labels(*labels) if labels else self._prom[metric]
-        if metric.kind == "histogram":
-            target.observe(value)
-        elif metric.kind == "gauge":
-            target.set(value)
-        else:
-            target.inc(value)
-        otel = self._otel.get(metric)
-        if otel is not None:
-            attributes = dict(zip(_otel_keys(metric), labels, strict=True))
-            if metric.kind == "histogram":
-                otel.record(value, attributes)
-            elif metric.kind == "gauge":
-                otel.set(value, attributes)
-            else:
-                otel.add(value, attributes)
+        update = self._update.get((metric, labels))
+        if update is None:
+            update = self._bind(metric, labels)
+        update(value)
+
+    def _bind(self, metric: Metric, labels: Sequence[str]) -> Callable[[float], None]:
+        """The child's update method, kept: prometheus-client's ``labels()`` costs a lock and a
+        few checks per call."""
+        target = self.collectors[metric].labels(*labels) if labels else self.collectors[metric]
+        kind = metric.kind
+        update: Callable[[float], None] = (
+            target.observe if kind == "histogram" else target.set if kind == "gauge" else target.inc
+        )
+        if len(self._update) < MAX_SERIES:
+            self._update[(metric, tuple(labels))] = update
+        return update
+
+    def snapshot(self, resource: Mapping[str, Any]) -> MetricsData:
+        """Every metric's current value as OpenTelemetry data of its OTel name and unit
+        (cumulative since start-up)."""
+        return otel_snapshot(self, resource)
+
+
+MAX_SERIES = 10_000
 
 
 _KEYS: dict[Metric, tuple[str, ...]] = {}
@@ -205,3 +203,72 @@ def exposition(instruments: Instruments) -> tuple[bytes, str]:
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return prom.generate_latest(registry), prom.CONTENT_TYPE_LATEST
     return prom.generate_latest(instruments.registry), prom.CONTENT_TYPE_LATEST
+
+
+def otel_snapshot(instruments: Instruments, resource: Mapping[str, Any]) -> MetricsData:
+    """The Prometheus values as OpenTelemetry ``MetricsData``: counters as monotonic sums, the
+    in-flight gauge as a non-monotonic sum, gauges as gauges, histograms with their buckets."""
+    from opentelemetry.sdk.metrics.export import (
+        AggregationTemporality,
+        Gauge,
+        Histogram,
+        HistogramDataPoint,
+        MetricsData,
+        NumberDataPoint,
+        ResourceMetrics,
+        ScopeMetrics,
+        Sum,
+    )
+    from opentelemetry.sdk.metrics.export import Metric as OtelMetric
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    start, now = instruments.started_ns, time.time_ns()
+    cumulative = AggregationTemporality.CUMULATIVE
+    metrics: list[OtelMetric] = []
+    for metric, collector in instruments.collectors.items():
+        keys = _otel_keys(metric)
+        points: dict[tuple[str, ...], dict[str, Any]] = {}
+        for family in collector.collect():
+            for sample in family.samples:
+                labels = tuple(sample.labels.get(k, "") for k in metric.labels)
+                entry = points.setdefault(labels, {"buckets": []})
+                suffix = sample.name[len(family.name) :]
+                if suffix == "_bucket":
+                    entry["buckets"].append(sample.value)
+                elif suffix in ("", "_total", "_sum", "_count"):
+                    entry[suffix or "value"] = sample.value
+        if not points:
+            continue
+        data: Any
+        if metric.kind == "histogram":
+            hist = []
+            for labels, entry in points.items():
+                totals = entry["buckets"]
+                counts = [int(t - p) for t, p in zip(totals, [0.0, *totals[:-1]], strict=True)]
+                hist.append(
+                    HistogramDataPoint(
+                        dict(zip(keys, labels, strict=True)), start, now, int(entry.get("_count", 0)),
+                        entry.get("_sum", 0.0), counts, list(metric.buckets), None, None,  # type: ignore[arg-type]
+                    )
+                )  # fmt: skip
+            data = Histogram(hist, cumulative)
+        else:
+            numbers = [
+                NumberDataPoint(
+                    dict(zip(keys, labels, strict=True)),
+                    start,
+                    now,
+                    entry.get("_total", entry.get("value", 0.0)),
+                )
+                for labels, entry in points.items()
+            ]
+            kind = metric.kind
+            data = (
+                Sum(numbers, cumulative, kind == "counter")
+                if kind in ("counter", "updown")
+                else Gauge(numbers)
+            )
+        metrics.append(OtelMetric(metric.otel, metric.description, metric.unit, data))
+    scope = ScopeMetrics(InstrumentationScope("stack"), metrics, "")
+    return MetricsData([ResourceMetrics(Resource(dict(resource)), [scope], "")])

@@ -1,21 +1,25 @@
 """``remote::otlp``: exports the server's spans (and metrics) over OTLP/HTTP, and stores nothing.
 
-Spans go through the SDK's batch processor: a background thread sends them, so a slow or dead
-receiver never delays a request; what it cannot deliver (after the exporter's retries, within
-``timeout``) is dropped and counted in ``stack_telemetry_spans_dropped_total{sink="<provider id>"}``.
-Queries answer 400: there is nothing here to query (configure ``inline::sqlite`` beside it).
+Ending a span appends its record to a bounded queue (O(1), on the request path); one background
+thread wakes every ``schedule_delay``, encodes the queue as OTLP protobuf in batches of
+``BATCH`` spans and posts them (the GIL is free while it waits on the receiver), and every
+``metric_interval`` exports the server's metrics (read from the Prometheus registry, converted
+there). A slow or dead receiver never delays a request; what cannot be delivered (after retries,
+within ``timeout``) or does not fit the queue is dropped and counted in
+``stack_telemetry_spans_dropped_total{sink="<provider id>"}``. Queries answer 400: there is
+nothing here to query (configure ``inline::sqlite`` beside it).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-
-from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from stack_core import ProviderContext, UnsupportedError
 from stack_core.apis.telemetry import (
@@ -35,30 +39,124 @@ from stack_core.apis.telemetry import (
 )
 
 from .config import OtlpTelemetryConfig
+from .spans import Feed, SpanRecord
+from .wire import encode_spans
 
-__all__ = ["CountingExporter", "OtlpTelemetry", "create_provider"]
+__all__ = ["OtlpTelemetry", "create_provider"]
+
+log = logging.getLogger("stack.telemetry")
+BATCH = 512
+RETRYABLE = frozenset({408, 429, 502, 503, 504})
 
 
-class CountingExporter(SpanExporter):
-    """An exporter that reports the spans its inner exporter failed to deliver."""
+def _headers(configured: Mapping[str, str]) -> dict[str, str]:
+    """``OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`` (``k=v,k2=v2``), then the config's."""
+    from urllib.parse import unquote
 
-    def __init__(self, inner: SpanExporter, dropped: Callable[[int], None]) -> None:
-        self.inner, self.dropped = inner, dropped
+    raw = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_HEADERS", ""
+    )
+    headers = {}
+    for pair in raw.split(","):
+        key, sep, value = pair.partition("=")
+        if sep and key.strip():
+            headers[unquote(key.strip()).lower()] = unquote(value.strip())
+    return {**headers, **configured, "content-type": "application/x-protobuf"}
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        try:
-            result = self.inner.export(spans)
-        except Exception:
-            result = SpanExportResult.FAILURE
-        if result is not SpanExportResult.SUCCESS:
-            self.dropped(len(spans))
-        return result
+
+def _traces_url(endpoint: str | None) -> str:
+    if endpoint:
+        return f"{endpoint.rstrip('/')}/v1/traces"
+    full = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    if full:
+        return full
+    base = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4318")
+    return f"{base.rstrip('/')}/v1/traces"
+
+
+class Exporter:
+    """The queue and the thread that empties it (spans, and metrics when ``metrics`` is given)."""
+
+    def __init__(self, config: OtlpTelemetryConfig, headers: Mapping[str, str], feed: Feed) -> None:
+        import requests
+
+        self.config, self.feed = config, feed
+        self.url, self.headers = _traces_url(config.endpoint), _headers(headers)
+        self.session = requests.Session()
+        self.queue: deque[SpanRecord] = deque()
+        self.limit = config.max_queue_size
+        self.metrics: Any = None
+        if config.export_metrics:
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+            url = f"{config.endpoint.rstrip('/')}/v1/metrics" if config.endpoint else None
+            self.metrics = OTLPMetricExporter(
+                endpoint=url, headers=dict(headers) or None, timeout=config.timeout
+            )
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="stack-otlp-export", daemon=True)
+        self.thread.start()
+
+    def add(self, span: SpanRecord) -> None:
+        """Queue one ended span (the request path: O(1), never blocks)."""
+        if len(self.queue) < self.limit:
+            self.queue.append(span)
+        else:
+            self.feed.dropped(1)
+
+    def _run(self) -> None:
+        delay, interval = self.config.schedule_delay, self.config.metric_interval
+        next_metrics = time.monotonic() + interval
+        while not self.stopping.wait(min(delay, max(0.0, next_metrics - time.monotonic()))):
+            try:
+                self.send_spans()
+                if self.metrics is not None and time.monotonic() >= next_metrics:
+                    next_metrics = time.monotonic() + interval
+                    self.send_metrics()
+            except Exception:  # the exporter thread must outlive a bad batch
+                log.exception("telemetry: OTLP export failed")
+
+    def send_spans(self) -> None:
+        """Post what is queued, ``BATCH`` spans per request."""
+        queue = self.queue
+        while queue:
+            batch = [queue.popleft() for _ in range(min(BATCH, len(queue)))]
+            if not self._post(encode_spans(batch, self.feed.resource)):
+                self.feed.dropped(len(batch))
+
+    def _post(self, body: bytes) -> bool:
+        import requests
+
+        deadline, backoff = time.monotonic() + self.config.timeout, 0.1
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                reply = self.session.post(self.url, data=body, headers=self.headers, timeout=max(left, 0.01))
+                if reply.ok:
+                    return True
+                if reply.status_code not in RETRYABLE:
+                    return False
+            except requests.RequestException:
+                pass
+            if self.stopping.is_set() or time.monotonic() + backoff >= deadline:
+                return False
+            time.sleep(backoff)
+            backoff *= 2
+
+    def send_metrics(self) -> None:
+        self.metrics.export(self.feed.metrics(), timeout_millis=self.config.timeout * 1000)
 
     def shutdown(self) -> None:
-        self.inner.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.inner.force_flush(timeout_millis)
+        self.stopping.set()
+        self.thread.join(self.config.timeout + 1)
+        try:
+            self.send_spans()
+            if self.metrics is not None:
+                self.send_metrics()
+                self.metrics.shutdown()
+        except Exception:
+            log.exception("telemetry: OTLP export at shutdown failed")
+        self.session.close()
 
 
 class OtlpTelemetry:
@@ -66,44 +164,17 @@ class OtlpTelemetry:
         self.config = config
         self.headers = {k: v.get_secret_value() for k, v in config.headers.items()}
         self.where = config.endpoint or "the OTLP endpoint of OTEL_EXPORTER_OTLP_*"
-        self.processors: list[SpanProcessor] = []
-        self.readers: list[MetricReader] = []
+        self.exporters: list[Exporter] = []
 
-    def _url(self, signal: str) -> str | None:
-        return f"{self.config.endpoint.rstrip('/')}/v1/{signal}" if self.config.endpoint else None
-
-    def span_processor(self, dropped: Callable[[int], None]) -> SpanProcessor:
-        config = self.config
-        exporter = OTLPSpanExporter(
-            endpoint=self._url("traces"), headers=self.headers or None, timeout=config.timeout
-        )
-        processor = BatchSpanProcessor(
-            CountingExporter(exporter, dropped),
-            max_queue_size=config.max_queue_size,
-            schedule_delay_millis=config.schedule_delay * 1000,
-            export_timeout_millis=config.timeout * 1000,
-        )
-        self.processors.append(processor)
-        return processor
-
-    def metric_reader(self) -> MetricReader | None:
-        if not self.config.export_metrics:
-            return None
-        exporter = OTLPMetricExporter(
-            endpoint=self._url("metrics"), headers=self.headers or None, timeout=self.config.timeout
-        )
-        reader = PeriodicExportingMetricReader(
-            exporter, export_interval_millis=self.config.metric_interval * 1000
-        )
-        self.readers.append(reader)
-        return reader
+    def attach(self, feed: Feed) -> Callable[[SpanRecord], None]:
+        exporter = Exporter(self.config, self.headers, feed)
+        self.exporters.append(exporter)
+        return exporter.add
 
     async def shutdown(self) -> None:
         def close() -> None:
-            for processor in self.processors:
-                processor.shutdown()
-            for reader in self.readers:
-                reader.shutdown(timeout_millis=self.config.timeout * 1000)
+            for exporter in self.exporters:
+                exporter.shutdown()
 
         await asyncio.to_thread(close)
 

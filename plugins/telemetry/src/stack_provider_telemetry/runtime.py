@@ -1,11 +1,11 @@
-"""One stack's telemetry: its tracer (spans go to the telemetry API's providers, the sinks, by
-provider id), its metrics, and the server span of every HTTP request.
+"""One stack's telemetry: its spans (``SpanRecord``s handed to the telemetry API's providers, the
+sinks), its metrics, and the server span of every HTTP request.
 
 The server span is named ``{method} {route template}`` and carries the route, status, request
 id and the principal's hash (``user.hash``); a caller's W3C ``traceparent`` makes it a child of
-the caller's span. It is made current for the request, so provider-call spans (``genai``) are its
-children and upstream calls carry their own ``traceparent``. Spans end while the request's user is
-current: sinks that store spans record their owner from ``current_user``.
+the caller's span. It is current (``CURRENT_SPAN``) for the request, so provider-call spans
+(``genai``) are its children and upstream calls carry their own ``traceparent``. Each span records
+its owner (the request's user) for the sinks that store spans.
 """
 
 from __future__ import annotations
@@ -14,42 +14,30 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import SpanKind, Status, StatusCode
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stack_core import TelemetryConfig, current_user, hashed_principal, route_template
+from stack_core import TelemetryConfig, hashed_principal, route_template
 
 from . import metrics as m
+from .spans import (
+    CURRENT_SPAN,
+    SERVER,
+    Feed,
+    Sampler,
+    SpanRecord,
+    SpanSink,
+    new_span_id,
+    new_trace_id,
+    parse_traceparent,
+)
 from .state import ACTIVE
 
 __all__ = ["RequestScope", "SpanSink", "Telemetry"]
 
-PROPAGATOR = TraceContextTextMapPropagator()
-TRACE_HEADERS = (b"traceparent", b"tracestate")
-
-
-@runtime_checkable
-class SpanSink(Protocol):
-    """A telemetry provider that receives the server's spans (and, optionally, its metrics)."""
-
-    def span_processor(self, dropped: Callable[[int], None]) -> SpanProcessor:
-        """The processor spans go through; it calls ``dropped(n)`` for spans it could not deliver.
-        It must never block or fail the request that ended the span."""
-        ...
-
-    def metric_reader(self) -> MetricReader | None:
-        """A reader exporting the server's metrics, or None."""
-        ...
+TRACEPARENT = b"traceparent"
+MAX_HASHES = 4096
 
 
 @dataclass(slots=True)
@@ -65,9 +53,13 @@ def _status_of(exc: BaseException) -> int:
     return status if isinstance(status, int) else 500
 
 
-def _resource(config: TelemetryConfig) -> Resource:
+def _resource(config: TelemetryConfig) -> dict[str, Any]:
+    """The resource's attributes as the SDK builds them (``OTEL_RESOURCE_ATTRIBUTES``, the SDK's
+    own), with our service name; built once."""
+    from opentelemetry.sdk.resources import Resource
+
     name = config.service_name or os.environ.get("OTEL_SERVICE_NAME") or "stack"
-    return Resource.create({"service.name": name})
+    return dict(Resource.create({"service.name": name}).attributes)
 
 
 class Telemetry:
@@ -78,22 +70,18 @@ class Telemetry:
         self, config: TelemetryConfig, sinks: Mapping[str, SpanSink], providers: Mapping[str, str]
     ) -> None:
         self.config, self.providers = config, dict(providers)
-        resource = _resource(config)
-        sampler = (
-            ParentBased(TraceIdRatioBased(config.sampling_ratio))
-            if config.sampling_ratio is not None
-            else None
-        )
-        self.tracer_provider = TracerProvider(resource=resource, sampler=sampler)
-        readers = [r for r in (s.metric_reader() for s in sinks.values()) if r is not None]
-        self.meter_provider = MeterProvider(resource=resource, metric_readers=readers) if readers else None
-        self.instruments = m.Instruments(
-            self.meter_provider.get_meter("stack") if self.meter_provider else None
-        )
-        for provider_id, sink in sinks.items():
-            self.tracer_provider.add_span_processor(sink.span_processor(self._dropped_counter(provider_id)))
+        self.instruments = m.Instruments()
+        self.resource = _resource(config) if sinks else {}
+        self.sampler = Sampler.of(config.sampling_ratio)
         self.tracing = bool(sinks)
-        self.tracer = self.tracer_provider.get_tracer("stack")
+        self.sinks: tuple[Callable[[SpanRecord], None], ...] = tuple(
+            sink.attach(Feed(self.resource, self._dropped_counter(provider_id), self._metrics))
+            for provider_id, sink in sinks.items()
+        )
+        self._hashes: dict[str, str] = {}
+
+    def _metrics(self) -> Any:
+        return self.instruments.snapshot(self.resource)
 
     def _dropped_counter(self, sink: str) -> Callable[[int], None]:
         def dropped(n: int) -> None:
@@ -101,15 +89,32 @@ class Telemetry:
 
         return dropped
 
+    def end(self, span: SpanRecord) -> None:
+        """End ``span`` now and hand it to every sink (when sampled)."""
+        span.end_ns = time.time_ns()
+        if span.sampled:
+            for sink in self.sinks:
+                sink(span)
+
+    def user_hash(self, principal: str) -> str:
+        """``hashed_principal``, remembered per principal (SHA-256 per request adds up)."""
+        hashed = self._hashes.get(principal)
+        if hashed is None:
+            hashed = hashed_principal(principal)
+            if len(self._hashes) >= MAX_HASHES:
+                self._hashes.clear()
+            self._hashes[principal] = hashed
+        return hashed
+
     async def serve(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one HTTP request under a server span, recording the HTTP metrics."""
         state = scope["state"]
         fields: dict[str, object] = state.get("log_fields", {})
         method: str = scope["method"]
         span = self._server_span(scope, method, state.get("request_id", "")) if self.tracing else None
-        attached = otel_context.attach(trace.set_span_in_context(span)) if span is not None else None
+        current = CURRENT_SPAN.set(span) if span is not None else None
         if span is not None:
-            fields["trace_id"] = format(span.get_span_context().trace_id, "032x")
+            fields["trace_id"] = f"{span.trace_id:032x}"
         request = ACTIVE.set(RequestScope(self, fields))
         status = 500
 
@@ -137,39 +142,46 @@ class Telemetry:
             if fields.get("rejected") == "quota":
                 record(m.QUOTA_REJECTIONS, 1)
             ACTIVE.reset(request)
-            if span is not None and attached is not None:
-                otel_context.detach(attached)
+            if span is not None and current is not None:
+                CURRENT_SPAN.reset(current)
                 self._end_server_span(span, scope, method, route, status)
 
-    def _server_span(self, scope: Scope, method: str, request_id: str) -> trace.Span:
+    def _server_span(self, scope: Scope, method: str, request_id: str) -> SpanRecord:
         parent = None
-        carrier = {
-            k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in TRACE_HEADERS
-        }
-        if carrier:
-            parent = PROPAGATOR.extract(carrier)
-        attributes = {
-            "http.request.method": method,
-            "url.path": scope["path"],
-            "stack.request_id": request_id,
-        }
-        return self.tracer.start_span(method, context=parent, kind=SpanKind.SERVER, attributes=attributes)
+        for key, value in scope["headers"]:
+            if key == TRACEPARENT:
+                parent = parse_traceparent(value.decode("latin-1"))
+                break
+        if parent is not None:
+            trace_id, parent_id, parent_sampled = parent
+        else:
+            trace_id, parent_id, parent_sampled = new_trace_id(), 0, None
+        sampled = self.sampler.sampled(trace_id, parent_sampled)
+        attributes: dict[str, Any] = (
+            {"http.request.method": method, "url.path": scope["path"], "stack.request_id": request_id}
+            if sampled
+            else {}
+        )
+        return SpanRecord(
+            trace_id, new_span_id(), parent_id, parent is not None, sampled, method, SERVER,
+            time.time_ns(), attributes,
+        )  # fmt: skip
 
-    def _end_server_span(self, span: trace.Span, scope: Scope, method: str, route: str, status: int) -> None:
-        span.update_name(f"{method} {route}")
-        span.set_attribute("http.route", route)
-        span.set_attribute("http.response.status_code", status)
+    def _end_server_span(self, span: SpanRecord, scope: Scope, method: str, route: str, status: int) -> None:
+        if not span.sampled:
+            return
+        span.name = f"{method} {route}"
+        attributes = span.attributes
+        attributes["http.route"] = route
+        attributes["http.response.status_code"] = status
         user = scope["state"].get("user")
         if user is not None:
-            span.set_attribute("user.hash", hashed_principal(user.principal))
+            attributes["user.hash"] = self.user_hash(user.principal)
         if status >= 500:
-            span.set_status(Status(StatusCode.ERROR))
-            span.set_attribute("error.type", str(status))
-        owner = current_user.set(user)  # sinks read the span's owner from the current user
-        try:
-            span.end()
-        finally:
-            current_user.reset(owner)
+            span.error = ""
+            attributes["error.type"] = str(status)
+        span.owner = user  # sinks that store spans record their owner: the request's user
+        self.end(span)
 
 
 def build(stack: Any) -> Telemetry | None:

@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from opentelemetry.sdk.metrics.export import MetricReader
-from opentelemetry.sdk.trace import SpanProcessor
 from sqlalchemy import Row, insert, select, update
 
 from stack_core import (
@@ -56,7 +54,8 @@ from stack_core.apis.telemetry import (
 )
 
 from .config import SqliteTelemetryConfig
-from .store import SpanStore, SpanWriter
+from .spans import Feed, SpanRecord
+from .store import SpanStore
 
 __all__ = ["SqliteTelemetry", "create_provider"]
 
@@ -162,11 +161,14 @@ class SqliteTelemetry:
         self.own_database = database is not context.database
         self.store = SpanStore(database, config)
 
-    def span_processor(self, dropped: Callable[[int], None]) -> SpanProcessor:
-        return SpanWriter(self.store, dropped)
+    def attach(self, feed: Feed) -> Callable[[SpanRecord], None]:
+        add, dropped = self.store.add, feed.dropped
 
-    def metric_reader(self) -> MetricReader | None:
-        return None
+        def ended(span: SpanRecord) -> None:
+            if not add(span):
+                dropped(1)
+
+        return ended
 
     async def shutdown(self) -> None:
         await self.store.close()

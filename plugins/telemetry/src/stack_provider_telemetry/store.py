@@ -1,9 +1,9 @@
 """Spans and events in SQL, written off the request path.
 
-``SpanWriter`` is the span processor: ending a span only appends a row to a bounded queue (a
-full queue drops the span and counts it); a background task writes the queue in one batch every
-``flush_interval`` and prunes by age and count. Each span row records its owner, the user current
-when it ended (the request's user), for the queries' access checks. Tables live in the stack's
+Ending a span only appends its record to a bounded queue (a full queue drops the span and
+counts it); a background task turns the queue into rows and writes them in one batch every
+``flush_interval``, and prunes by age and count. Each span row records its owner, the user of the
+request that produced it, for the queries' access checks. Tables live in the stack's
 database (or the sink's own SQLite file), prefixed by its namespace.
 """
 
@@ -14,13 +14,9 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 import orjson
-from opentelemetry.context import Context
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.trace import StatusCode
 from sqlalchemy import (
     Boolean,
     Column,
@@ -36,11 +32,12 @@ from sqlalchemy import (
     select,
 )
 
-from stack_core import Database, current_user
+from stack_core import Database
 
 from .config import SqliteTelemetryConfig
+from .spans import KIND_NAMES, SpanRecord
 
-__all__ = ["SpanStore", "SpanWriter"]
+__all__ = ["SpanStore", "span_row"]
 
 log = logging.getLogger("stack.telemetry")
 PRUNE_EVERY = 60.0
@@ -82,7 +79,7 @@ class SpanStore:
             Column("expires_at", Float, nullable=False, index=True),
             Column("owner", Text),
         )
-        self.pending: deque[dict[str, Any]] = deque()
+        self.pending: deque[SpanRecord] = deque()
         self._task: asyncio.Task[None] | None = None
         self._pruned = 0.0
 
@@ -90,18 +87,19 @@ class SpanStore:
         await self.database.create_tables(self.spans.metadata)
         self._task = asyncio.create_task(self._run(), name="stack-telemetry-writer")
 
-    def add(self, row: dict[str, Any]) -> bool:
-        """Queue one span row; False (dropped) when the queue is full."""
+    def add(self, span: SpanRecord) -> bool:
+        """Queue one span; False (dropped) when the queue is full."""
         if len(self.pending) >= self.config.queue_size:
             return False
-        self.pending.append(row)
+        self.pending.append(span)
         return True
 
     async def flush(self) -> None:
         """Write every queued span now."""
         if not self.pending:
             return
-        rows = [self.pending.popleft() for _ in range(len(self.pending))]
+        owners: dict[int, str | None] = {}
+        rows = [span_row(self.pending.popleft(), owners) for _ in range(len(self.pending))]
         async with self.database.engine.begin() as conn:
             await conn.execute(insert(self.spans), rows)
 
@@ -144,42 +142,22 @@ class SpanStore:
             await self.flush()
 
 
-def _hex(value: int, width: int) -> str:
-    return format(value, f"0{width}x")
-
-
-class SpanWriter(SpanProcessor):
-    """Ending a span queues its row in the store (no I/O on the request path)."""
-
-    def __init__(self, store: SpanStore, dropped: Callable[[int], None]) -> None:
-        self.store, self.dropped = store, dropped
-
-    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        pass
-
-    def on_end(self, span: ReadableSpan) -> None:
-        context, parent = span.context, span.parent
-        if context is None:
-            return
-        user = current_user.get()
-        row = {
-            "span_id": _hex(context.span_id, 16),
-            "trace_id": _hex(context.trace_id, 32),
-            "parent_span_id": _hex(parent.span_id, 16) if parent is not None else None,
-            "root": parent is None or parent.is_remote,
-            "name": span.name,
-            "start_time": (span.start_time or 0) / 1e9,
-            "end_time": span.end_time / 1e9 if span.end_time else None,
-            "status": "error" if span.status.status_code is StatusCode.ERROR else "ok",
-            "kind": span.kind.name.lower(),
-            "attributes": orjson.dumps(dict(span.attributes or {})).decode(),
-            "owner": user.model_dump_json() if user is not None else None,
-        }
-        if not self.store.add(row):
-            self.dropped(1)
-
-    def shutdown(self) -> None:
-        pass
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
+def span_row(span: SpanRecord, owners: dict[int, str | None]) -> dict[str, Any]:
+    """A span's row; ``owners`` remembers each owner's JSON by object (a request's spans share one)."""
+    user = span.owner
+    owner = owners.get(id(user), "")
+    if owner == "":
+        owner = owners[id(user)] = user.model_dump_json() if user is not None else None
+    return {
+        "span_id": f"{span.span_id:016x}",
+        "trace_id": f"{span.trace_id:032x}",
+        "parent_span_id": f"{span.parent_id:016x}" if span.parent_id else None,
+        "root": not span.parent_id or span.remote_parent,
+        "name": span.name,
+        "start_time": span.start_ns / 1e9,
+        "end_time": span.end_ns / 1e9 if span.end_ns else None,
+        "status": "error" if span.error is not None else "ok",
+        "kind": KIND_NAMES.get(span.kind, "internal"),
+        "attributes": orjson.dumps(span.attributes).decode(),
+        "owner": owner,
+    }
