@@ -11,7 +11,11 @@ class SentenceTransformersConfig(ConfigModel):
     device: str = Field(default="cpu", description="torch device: cpu, cuda, mps.")
     batch_size: int = Field(default=64, ge=1, description="Most texts encoded in one forward pass.")
     max_batch_wait_ms: float = Field(
-        default=2.0, ge=0, description="How long a request waits for others to share its batch."
+        default=0.0,
+        ge=0,
+        description="How long a request waits for others to share its batch. At 0 (the default) a "
+        "request is encoded at once when the model is idle, and the requests that arrive while it "
+        "encodes share the next batch: no added latency alone, full batches under load.",
     )
     threads: int | None = Field(default=None, description="torch intra-op threads (default: all cores).")
     preload: bool = Field(
