@@ -22,6 +22,9 @@ PLUGINS = sorted(p.name for p in (ROOT / "plugins").glob("*") if (p / "pyproject
 KERNEL_PYTHONS = ["3.11", "3.12"]
 # The CPU build; unpinned, an index may offer a CUDA build of several GB (the README pins the same).
 TORCH = "torch==2.13.0"
+# llama-cpp-python has no wheels: uv builds one from the sdist (once per machine, then cached) for
+# any x86-64 CPU, not only this one, and without the multimodal library a text model does not use.
+LLAMA_CPP_BUILD = {"CMAKE_ARGS": "-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"}
 # The current client line, tested from a Python 3.12 venv of its own (tests/integration/test_current_client.py).
 CURRENT_CLIENT = "llama-stack-client>=0.7,<0.8"
 
@@ -101,6 +104,7 @@ def install_stack(session: nox.Session, *plugins: str, extras: str = "test") -> 
         f"core[{extras}]" if extras else "core",
         *(a for p in plugins for a in ("-e", plugin_path(p, extras))),
         *([TORCH] if "sentence-transformers" in plugins else []),
+        env=LLAMA_CPP_BUILD if "llama-cpp" in plugins else None,
     )
 
 
@@ -201,13 +205,15 @@ def bench(session: nox.Session) -> None:
     """Gateway benchmark vs the fake backend (tests/benchmarks/bench.py; `-- --duration 8`), what
     dispatch costs per call with and without a provider-call wrapper (bench_dispatch.py), then the
     vector scenarios per provider (tests/benchmarks/bench_vector.py), then the inline embedding
-    provider's start-up, latency and throughput beside the library (bench_embed.py). Tables on
-    stdout, JSON under bench-results/."""
+    provider's start-up, latency and throughput beside the library (bench_embed.py), and the inline
+    chat model's tokens/s and time to first token beside llama-cpp-python (bench_llama.py). Tables
+    on stdout, JSON under bench-results/."""
     install_stack(session, *PLUGINS)
     session.run("python", "tests/benchmarks/bench.py", *session.posargs)
     session.run("python", "tests/benchmarks/bench_dispatch.py")
     session.run("python", "tests/benchmarks/bench_vector.py")
     session.run("python", "tests/benchmarks/bench_embed.py")
+    session.run("python", "tests/benchmarks/bench_llama.py")
 
 
 @nox.session(default=False)

@@ -33,7 +33,7 @@ async def test_chat_text_whole_and_streamed() -> None:
     assert "".join(d.get("content") or "" for d in deltas(streamed)) == "Hello"
     assert streamed[-2]["choices"][0]["finish_reason"] == "stop"
     assert streamed[-1]["choices"] == [] and streamed[-1]["usage"]["total_tokens"] == 12
-    assert {c["id"] for c in streamed} == {streamed[0]["id"]}
+    assert {(c["id"], c["object"]) for c in streamed} == {(streamed[0]["id"], "chat.completion.chunk")}
 
 
 async def test_a_named_call_streams_its_arguments_as_they_come() -> None:

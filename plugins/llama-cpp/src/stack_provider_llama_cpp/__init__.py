@@ -15,6 +15,7 @@ def stack_register_providers(register: RegisterProvider) -> None:
         sample_config={
             "model": "${env.LLAMA_CPP_MODEL:=}",
             "parallel": "${env.LLAMA_CPP_PARALLEL:=1}",
+            "max_tokens": "${env.LLAMA_CPP_MAX_TOKENS:=}",
         },
         fallback=True,
         description="Local GGUF chat model with llama.cpp (SmolLM2-135M-Instruct bundled).",

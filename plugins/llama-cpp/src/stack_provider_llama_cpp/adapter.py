@@ -43,7 +43,9 @@ class LlamaCppProvider:
         pool = self.pools.get(key)
         if pool is None:
             c = self.config
-            load = functools.partial(Engine, path, n_ctx=c.n_ctx, threads=c.threads, meter=self.meter)
+            load = functools.partial(
+                Engine, path, n_ctx=c.n_ctx, threads=c.threads, max_tokens=c.max_tokens, meter=self.meter
+            )
             pool = SlotPool(load, slots=c.parallel, max_queue=c.max_queue, name=f"llama-cpp model {key!r}")
             self.pools[key] = pool
         return pool

@@ -29,6 +29,12 @@ class LlamaCppConfig(ConfigModel):
     n_ctx: int = Field(
         default=2048, ge=128, description="Context window, in tokens (prompt plus completion)."
     )
+    max_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most tokens generated for a request that names no max_tokens (default: up to "
+        "the context window).",
+    )
     parallel: int = Field(
         default=1,
         ge=1,
@@ -43,7 +49,7 @@ class LlamaCppConfig(ConfigModel):
     )
     max_queue: int = Field(
         default=32,
-        ge=0,
+        ge=1,
         description="Requests waiting for a free slot; beyond this, requests are refused with 503 and "
         "Retry-After.",
     )

@@ -63,11 +63,11 @@ class Meter:
 class Engine:
     """A ``Llama`` and its chat template (the GGUF's own; none means completions only)."""
 
-    def __init__(self, path: Path, *, n_ctx: int, threads: int, meter: Meter) -> None:
+    def __init__(self, path: Path, *, n_ctx: int, threads: int, max_tokens: int | None, meter: Meter) -> None:
         from llama_cpp.llama import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        self.name, self.meter = path.name, meter
+        self.name, self.meter, self.max_tokens = path.name, meter, max_tokens
         self.llama = Llama(
             model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False
         )
@@ -104,11 +104,18 @@ class Engine:
             )
         grammar = _grammar(plan.constraint)
         yield Started(len(tokens))
+        room = limit - len(tokens) - 1
+        budget = min(plan.sampling.max_tokens or self.max_tokens or room, room)
         sampled: list[float] = []  # when each token was sampled
 
         def count(_ids: Any, scores: Any) -> Any:
             sampled.append(time.perf_counter())
             return scores
+
+        def stop_now(_ids: Any, _logits: Any) -> bool:
+            # llama-cpp-python's own max_tokens check can be skipped while a multi-byte character
+            # is incomplete; past the context window llama_decode fails.
+            return cancel.is_set() or len(sampled) > budget
 
         s = plan.sampling
         self.llama.reset()  # type: ignore[no-untyped-call]
@@ -116,23 +123,24 @@ class Engine:
         chunks = self.llama.create_completion(
             prompt=tokens,
             stream=True,
-            max_tokens=s.max_tokens or -1,  # -1: up to the context window
+            max_tokens=budget,
             temperature=s.temperature,
             top_p=s.top_p,
             seed=s.seed,
             stop=[*s.stop, *stop],
             presence_penalty=s.presence_penalty,
             frequency_penalty=s.frequency_penalty,
-            repeat_penalty=s.repeat_penalty,
             grammar=grammar,
             logits_processor=LogitsProcessorList([count]),
-            stopping_criteria=StoppingCriteriaList([lambda _ids, _logits: cancel.is_set()]),
+            stopping_criteria=StoppingCriteriaList([stop_now]),
         )
         for chunk in cast("Iterator[CreateCompletionStreamResponse]", chunks):
             choice = chunk["choices"][0]
             if choice["text"]:
                 yield Text(choice["text"])
             reason = choice["finish_reason"] or reason
+        if len(sampled) > budget:
+            reason = "length"
         if len(sampled) > 1:
             self.meter.record(len(sampled) - 1, sampled[-1] - sampled[0])
         yield Finished(reason, len(tokens), len(sampled))
@@ -164,12 +172,10 @@ class Engine:
 
 
 def _grammar(constraint: dict[str, Any] | None) -> Any:
-    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+    from llama_cpp.llama_grammar import LlamaGrammar
 
     if constraint is None:
         return None
-    if not constraint:
-        return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
     try:
         return LlamaGrammar.from_json_schema(json.dumps(constraint), verbose=False)
     except Exception as exc:

@@ -16,8 +16,10 @@ from stack_core import (
     content_text,
 )
 
-ANY_JSON_OBJECT: dict[str, Any] = {}
-"""The constraint of ``response_format: json_object``: any JSON object."""
+ANY_JSON_OBJECT: dict[str, Any] = {"type": "object"}
+"""The constraint of ``response_format: json_object``: any JSON object (through the schema grammar,
+whose whitespace is a single space: llama.cpp's generic JSON grammar lets a small model run away
+with newlines and indentation)."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,6 @@ class Sampling:
     stop: tuple[str, ...]
     presence_penalty: float
     frequency_penalty: float
-    repeat_penalty: float
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,6 @@ def _sampling(
         stop=(stop,) if isinstance(stop, str) else tuple(stop or ()),
         presence_penalty=float(extra.get("presence_penalty") or 0.0),
         frequency_penalty=float(extra.get("frequency_penalty") or 0.0),
-        repeat_penalty=1.1 if isinstance(request, ChatCompletionRequest) else 1.0,
     )
 
 
@@ -170,7 +170,7 @@ def _response_schema(response_format: Mapping[str, Any] | None) -> dict[str, Any
         return None
     if kind == "json_object":
         schema = (response_format or {}).get("schema")  # llama-cpp-python's extension
-        return dict(schema) if isinstance(schema, Mapping) else ANY_JSON_OBJECT
+        return dict(schema) if isinstance(schema, Mapping) else dict(ANY_JSON_OBJECT)
     if kind == "json_schema":
         schema = ((response_format or {}).get("json_schema") or {}).get("schema")
         if not isinstance(schema, Mapping):

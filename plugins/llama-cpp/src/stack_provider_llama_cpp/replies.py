@@ -16,6 +16,7 @@ Events = AsyncIterator[Event]
 
 class _Shape:
     object: str
+    chunk_object: str
     prefix: str
 
     def __init__(self, model: str) -> None:
@@ -24,8 +25,11 @@ class _Shape:
     def body(self, **fields: Any) -> dict[str, Any]:
         return {"id": self.id, "object": self.object, "created": self.created, "model": self.model, **fields}
 
+    def chunk(self, **fields: Any) -> dict[str, Any]:
+        return {**self.body(**fields), "object": self.chunk_object}
+
     def usage_chunk(self, finished: Finished) -> dict[str, Any]:
-        return self.body(choices=[], usage=usage(finished))
+        return self.chunk(choices=[], usage=usage(finished))
 
 
 def usage(finished: Finished) -> dict[str, int]:
@@ -52,7 +56,7 @@ class ChatShape(_Shape):
     """``chat.completion`` / ``chat.completion.chunk``; with a ``ToolCallPlan``, the generated text
     is a tool call (its arguments streamed as they come when the function is known up front)."""
 
-    object, prefix = "chat.completion", "chatcmpl"
+    object, chunk_object, prefix = "chat.completion", "chat.completion.chunk", "chatcmpl"
 
     def __init__(self, model: str, call: ToolCallPlan | None) -> None:
         super().__init__(model)
@@ -94,7 +98,7 @@ class ChatShape(_Shape):
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
-        return {**self.body(choices=[choice]), "object": "chat.completion.chunk"}
+        return self.chunk(choices=[choice])
 
     def _call_head(self, arguments: str, name: str | None = None) -> dict[str, Any]:
         function = {"name": name or (self.call.name if self.call else None), "arguments": arguments}
@@ -123,7 +127,8 @@ def _reason(finished: Finished, call: dict[str, Any] | None) -> str:
 class CompletionShape(_Shape):
     """``text_completion``, whole or streamed."""
 
-    object, prefix = "text_completion", "cmpl"
+    object = chunk_object = "text_completion"
+    prefix = "cmpl"
 
     async def whole(self, events: Events) -> dict[str, Any]:
         text, finished = await _collect(events)
