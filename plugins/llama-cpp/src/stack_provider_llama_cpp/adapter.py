@@ -18,7 +18,7 @@ from stack_core import (
     UnsupportedError,
 )
 
-from .config import LlamaCppConfig
+from .config import LlamaCppConfig, default_threads
 from .engine import Engine, Event, Meter
 from .models import BUNDLED_ID, bundled_model, gguf_path
 from .plan import Plan, chat_plan, completion_plan
@@ -42,9 +42,9 @@ class LlamaCppProvider:
     def _pool(self, key: str, path: Path) -> SlotPool[Engine]:
         pool = self.pools.get(key)
         if pool is None:
-            c = self.config
+            c, threads = self.config, self.config.threads or default_threads()
             load = functools.partial(
-                Engine, path, n_ctx=c.n_ctx, threads=c.threads, max_tokens=c.max_tokens, meter=self.meter
+                Engine, path, n_ctx=c.n_ctx, threads=threads, max_tokens=c.max_tokens, meter=self.meter
             )
             pool = SlotPool(load, slots=c.parallel, max_queue=c.max_queue, name=f"llama-cpp model {key!r}")
             self.pools[key] = pool

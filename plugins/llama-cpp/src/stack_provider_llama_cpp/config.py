@@ -42,8 +42,8 @@ class LlamaCppConfig(ConfigModel):
         "llama.cpp context is not thread-safe) in a worker thread of its own; for SmolLM2 about "
         "100 MB of memory each.",
     )
-    threads: int = Field(
-        default_factory=default_threads,
+    threads: int | None = Field(
+        default=None,
         ge=1,
         description="CPU threads per slot (default: the machine's cores less one).",
     )
