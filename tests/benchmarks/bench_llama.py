@@ -137,6 +137,7 @@ def stack(home: Path, tokens: int, parallel: int, threads: int) -> dict[str, flo
             ]
         },
     }
+    home.mkdir(parents=True)
     path = home / "run.yaml"
     path.write_text(yaml.safe_dump(config))
     port = free_port()

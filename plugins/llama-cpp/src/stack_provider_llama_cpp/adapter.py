@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -40,20 +40,17 @@ class LlamaCppProvider:
         self.default = self._pool(self.model_id, self.path)
 
     def _pool(self, key: str, path: Path) -> SlotPool[Engine]:
-        pool = self.pools.get(key)
-        if pool is None:
-            c, threads = self.config, self.config.threads or default_threads()
-            load = functools.partial(
-                Engine, path, n_ctx=c.n_ctx, threads=threads, max_tokens=c.max_tokens, meter=self.meter
-            )
-            pool = SlotPool(load, slots=c.parallel, max_queue=c.max_queue, name=f"llama-cpp model {key!r}")
-            self.pools[key] = pool
+        c, threads = self.config, self.config.threads or default_threads()
+        load = functools.partial(
+            Engine, path, n_ctx=c.n_ctx, threads=threads, max_tokens=c.max_tokens, meter=self.meter
+        )
+        pool = SlotPool(load, slots=c.parallel, max_queue=c.max_queue, name=f"llama-cpp model {key!r}")
+        self.pools[key] = pool
         return pool
 
     def _serving(self, model: str) -> SlotPool[Engine]:
         """The pool of a model id or GGUF path (a model registered before a restart loads on first use)."""
-        path = self.path if model == self.model_id else gguf_path(model)
-        return self._pool(model, path)
+        return self.pools.get(model) or self._pool(model, gguf_path(model))
 
     async def list_models(self) -> list[Model]:
         metadata = {"context_length": self.config.n_ctx, "gguf": self.path.name}
@@ -110,12 +107,9 @@ class LlamaCppProvider:
     async def health(self) -> dict[str, Any]:
         """Loading while the model loads; the slots' load, the queue and recent tokens/s."""
         pool, pools = self.default, self.pools.values()
-        stats = {
-            "slots": sum(p.slots for p in pools),
-            "busy": sum(p.busy for p in pools),
-            "queued": sum(p.jobs.qsize() for p in pools),
-            "tokens_per_s": self.meter.tokens_per_s(),
-        }
+        counts = [p.stats() for p in pools]
+        stats: dict[str, Any] = {k: sum(c[k] for c in counts) for k in ("slots", "busy", "queued")}
+        stats["tokens_per_s"] = self.meter.tokens_per_s()
         summary = (
             f"{stats['busy']}/{stats['slots']} slots busy, {stats['queued']} queued, "
             f"{stats['tokens_per_s'] or '-'} tokens/s"
@@ -132,7 +126,7 @@ class LlamaCppProvider:
 
 
 async def _relay(
-    events: Events[Event], chunks: AsyncIterator[dict[str, Any]]
+    events: Events[Event], chunks: AsyncGenerator[dict[str, Any], None]
 ) -> AsyncIterator[dict[str, Any]]:
     """The stream's chunks; when the server closes it (the client went away), the slot is freed."""
     try:
@@ -140,7 +134,7 @@ async def _relay(
             yield chunk
     finally:
         await events.aclose()
-        await chunks.aclose()  # type: ignore[attr-defined]
+        await chunks.aclose()
 
 
 def _configured(model: str) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from .engine import Event, Finished, Text
@@ -71,7 +71,7 @@ class ChatShape(_Shape):
         choice = {"index": 0, "message": message, "finish_reason": _reason(finished, call), "logprobs": None}
         return self.body(choices=[choice], usage=usage(finished))
 
-    async def chunks(self, events: Events, include_usage: bool) -> AsyncIterator[dict[str, Any]]:
+    async def chunks(self, events: Events, include_usage: bool) -> AsyncGenerator[dict[str, Any], None]:
         streamed_call = self.call is not None and self.call.name is not None
         yield self._chunk({"role": "assistant", "content": None if self.call else ""})
         if streamed_call:
@@ -135,7 +135,7 @@ class CompletionShape(_Shape):
         choice = {"index": 0, "text": text, "finish_reason": finished.reason, "logprobs": None}
         return self.body(choices=[choice], usage=usage(finished))
 
-    async def chunks(self, events: Events, include_usage: bool) -> AsyncIterator[dict[str, Any]]:
+    async def chunks(self, events: Events, include_usage: bool) -> AsyncGenerator[dict[str, Any], None]:
         finished = Finished("stop", 0, 0)
         async for event in events:
             if isinstance(event, Text):
