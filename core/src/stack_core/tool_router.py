@@ -185,9 +185,9 @@ class ToolRuntimeRouter:
                 return group, tools[short]
         groups = self._groups()
         for group in groups:
-            tools = self._cached(group)
-            if tools is not None and tool_name in tools:
-                return self._usable(group), tools[tool_name]
+            cached = self._cached(group)
+            if cached is not None and tool_name in cached:
+                return self._usable(group), cached[tool_name]
         results = await asyncio.gather(*(self._tools(g) for g in groups), return_exceptions=True)
         failures: list[tuple[ToolGroup, Exception]] = []
         for group, result in zip(groups, results, strict=True):
