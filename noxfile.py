@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import nox
 
@@ -22,9 +23,10 @@ PLUGINS = sorted(p.name for p in (ROOT / "plugins").glob("*") if (p / "pyproject
 KERNEL_PYTHONS = ["3.11", "3.12"]
 # The CPU build; unpinned, an index may offer a CUDA build of several GB (the README pins the same).
 TORCH = "torch==2.13.0"
-# llama-cpp-python has no wheels: uv builds one from the sdist (once per machine, then cached) for
-# any x86-64 CPU, not only this one, and without the multimodal library a text model does not use.
+# llama-cpp-python ships only an sdist (a 10-40 minute compile): built once per clone into WHEELS, for
+# any x86-64 CPU (not only this one) and without the multimodal library a text model does not use.
 LLAMA_CPP_BUILD = {"CMAKE_ARGS": "-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"}
+WHEELS = ROOT / ".nox" / "wheels"
 # The current client line, tested from a Python 3.12 venv of its own (tests/integration/test_current_client.py).
 CURRENT_CLIENT = "llama-stack-client>=0.7,<0.8"
 
@@ -104,12 +106,33 @@ def install_stack(session: nox.Session, *plugins: str, extras: str = "test") -> 
         f"core[{extras}]" if extras else "core",
         *(a for p in plugins for a in ("-e", plugin_path(p, extras))),
         *([TORCH] if "sentence-transformers" in plugins else []),
-        env=LLAMA_CPP_BUILD if "llama-cpp" in plugins else None,
+        *(built_wheels(session) if "llama-cpp" in plugins else []),
     )
 
 
+def built_wheels(session: nox.Session) -> list[str]:
+    """``--find-links`` to llama-cpp-python's wheel, built on first use with pip (``pip wheel``
+    takes CMAKE_ARGS): uv's own build cache is keyed by the sdist's HTTP revision, and an index
+    that re-validates it makes uv compile again in every session (seen here)."""
+    if not any(WHEELS.glob("llama_cpp_python-*.whl")):
+        declared = plugin_project("llama-cpp")["dependencies"]
+        requirement = next(r for r in declared if r.startswith("llama-cpp-python"))
+        session.install("pip")
+        session.run(
+            "python", "-m", "pip", "wheel", "--no-deps", "-w", str(WHEELS), requirement, env=LLAMA_CPP_BUILD
+        )
+    return ["--find-links", str(WHEELS)]
+
+
+def plugin_project(name: str) -> dict[str, Any]:
+    project: dict[str, Any] = tomllib.loads((ROOT / "plugins" / name / "pyproject.toml").read_text())[
+        "project"
+    ]
+    return project
+
+
 def plugin_path(name: str, extras: str) -> str:
-    declared = tomllib.loads((ROOT / "plugins" / name / "pyproject.toml").read_text())["project"]
+    declared = plugin_project(name)
     wanted = extras == "test" and "test" in declared.get("optional-dependencies", {})
     return f"plugins/{name}[test]" if wanted else f"plugins/{name}"
 
