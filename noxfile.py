@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import nox
 
@@ -22,6 +23,10 @@ PLUGINS = sorted(p.name for p in (ROOT / "plugins").glob("*") if (p / "pyproject
 KERNEL_PYTHONS = ["3.11", "3.12"]
 # The CPU build; unpinned, an index may offer a CUDA build of several GB (the README pins the same).
 TORCH = "torch==2.13.0"
+# llama-cpp-python ships only an sdist (a 10-40 minute compile): built once per clone into WHEELS, for
+# any x86-64 CPU (not only this one) and without the multimodal library a text model does not use.
+LLAMA_CPP_BUILD = {"CMAKE_ARGS": "-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"}
+WHEELS = ROOT / ".nox" / "wheels"
 # The current client line, tested from a Python 3.12 venv of its own (tests/integration/test_current_client.py).
 CURRENT_CLIENT = "llama-stack-client>=0.7,<0.8"
 
@@ -114,11 +119,33 @@ def install_stack(session: nox.Session, *plugins: str, extras: str = "test") -> 
         f"core[{extras}]" if extras else "core",
         *(a for p in plugins for a in ("-e", plugin_path(p, extras))),
         *([TORCH] if "sentence-transformers" in plugins else []),
+        *(built_wheels(session) if "llama-cpp" in plugins else []),
     )
 
 
+def built_wheels(session: nox.Session) -> list[str]:
+    """``--find-links`` to llama-cpp-python's wheel, built on first use with pip (``pip wheel``
+    takes CMAKE_ARGS): uv's own build cache is keyed by the sdist's HTTP revision, and an index
+    that re-validates it makes uv compile again in every session (seen here)."""
+    if not any(WHEELS.glob("llama_cpp_python-*.whl")):
+        declared = plugin_project("llama-cpp")["dependencies"]
+        requirement = next(r for r in declared if r.startswith("llama-cpp-python"))
+        session.install("pip")
+        session.run(
+            "python", "-m", "pip", "wheel", "--no-deps", "-w", str(WHEELS), requirement, env=LLAMA_CPP_BUILD
+        )
+    return ["--find-links", str(WHEELS)]
+
+
+def plugin_project(name: str) -> dict[str, Any]:
+    project: dict[str, Any] = tomllib.loads((ROOT / "plugins" / name / "pyproject.toml").read_text())[
+        "project"
+    ]
+    return project
+
+
 def plugin_path(name: str, extras: str) -> str:
-    declared = tomllib.loads((ROOT / "plugins" / name / "pyproject.toml").read_text())["project"]
+    declared = plugin_project(name)
     wanted = extras == "test" and "test" in declared.get("optional-dependencies", {})
     return f"plugins/{name}[test]" if wanted else f"plugins/{name}"
 
@@ -232,6 +259,7 @@ BENCHES = (
     "bench_responses.py",
     "bench_eval.py",
     "bench_telemetry.py",
+    "bench_llama.py",
 )
 
 
@@ -241,9 +269,9 @@ def bench(session: nox.Session) -> None:
     gateway vs a bare proxy (bench.py; ``-- --duration 8``), dispatch cost per call (bench_dispatch),
     vector providers vs their libraries (bench_vector), the inline embedding provider vs the library
     (bench_embed), MCP tool calls vs the mcp client (bench_mcp), a Responses function-tool round trip
-    vs the backend directly (bench_responses), eval rows/s vs the backend's direct rate (bench_eval)
-    and chat with telemetry on vs off (bench_telemetry). Tables on stdout, JSON under
-    bench-results/."""
+    vs the backend directly (bench_responses), eval rows/s vs the backend's direct rate (bench_eval),
+    chat with telemetry on vs off (bench_telemetry) and the inline chat model vs llama-cpp-python
+    (bench_llama). Tables on stdout, JSON under bench-results/."""
     install_stack(session, *PLUGINS)
     for script in BENCHES:
         args = session.posargs if script == "bench.py" else ()

@@ -6,15 +6,17 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import echo_plugin
 import httpx
 import pytest
 from in_process import ECHO_CONFIG
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from stack_core import create_app
+from stack_core import RegisterProvider, create_app, hookimpl
 from stack_core.distribution import assemble
 from stack_core.errors import ConfigError
+from stack_core.plugins import discover
 
 
 async def test_registered_resource_survives_restart(serve: Any) -> None:
@@ -57,6 +59,30 @@ async def test_registry_file_is_sqlite_in_wal_mode(serve: Any, stack_home: Path)
 def test_assembled_distribution_enables_inline_and_env_enabled_remote(plugins: Any) -> None:
     tree = assemble(plugins, {})
     assert [p["provider_type"] for p in tree["providers"]["echo"]] == ["inline::echo", "inline::incomplete"]
+
+
+class _LocalDefault:
+    """A plugin offering a fallback inline echo provider beside an env-enabled remote one."""
+
+    @hookimpl
+    def stack_register_providers(self, register: RegisterProvider) -> None:
+        common: dict[str, Any] = {
+            "api": "echo",
+            "config": echo_plugin.EchoConfig,
+            "factory": echo_plugin.EchoProvider,
+        }
+        register(provider_type="inline::local-default", fallback=True, **common)
+        register(provider_type="remote::echo-server", enable_env="ECHO_SERVER_URL", **common)
+
+
+def test_a_fallback_provider_steps_aside_for_an_enabled_remote_one() -> None:
+    plugins = discover({"echo": echo_plugin, "local": _LocalDefault()})
+    types = [p["provider_type"] for p in assemble(plugins, {})["providers"]["echo"]]
+    assert "inline::local-default" in types and "remote::echo-server" not in types
+    types = [
+        p["provider_type"] for p in assemble(plugins, {"ECHO_SERVER_URL": "http://x"})["providers"]["echo"]
+    ]
+    assert "remote::echo-server" in types and "inline::local-default" not in types
 
 
 async def test_mounted_under_a_prefix_in_another_app(plugins: Any) -> None:

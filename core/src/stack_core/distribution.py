@@ -1,7 +1,8 @@
 """Distributions: a run config assembled from installed plugins, or read by name.
 
 With no config file, every installed inline provider is enabled with its sample config, and every
-remote provider whose ``enable_env`` variable is set (``VLLM_URL``, ``OLLAMA_URL``, ...);
+remote provider whose ``enable_env`` variable is set (``VLLM_URL``, ``OLLAMA_URL``, ...); an inline
+``fallback`` provider only while no remote provider of its API is enabled;
 ``nothing_enabled`` says what would enable the installed providers when that leaves nothing.
 ``stack run NAME`` reads ``NAME.yaml`` from ``$STACK_DISTRIBUTIONS_DIR``, then from the
 distributions shipped in this package (``stack_core/distributions``).
@@ -27,10 +28,10 @@ def assemble(plugins: PluginSet, env: Mapping[str, str]) -> dict[str, Any]:
     """An unresolved run-config tree (placeholders intact) from the installed providers."""
     providers: dict[str, list[dict[str, Any]]] = {}
     used: set[str] = set()
-    for spec in plugins.providers_for():
-        if spec.enable_env is not None and not env.get(spec.enable_env):
-            continue
-        if spec.enable_env is None and spec.is_remote:
+    enabled = [s for s in plugins.providers_for() if _enabled(s, env)]
+    remote_apis = {s.api for s in enabled if s.is_remote}
+    for spec in enabled:
+        if spec.fallback and spec.api in remote_apis:
             continue
         if any(dep not in {s.api for s in plugins.providers_for()} for dep in spec.deps):
             continue
@@ -45,6 +46,12 @@ def assemble(plugins: PluginSet, env: Mapping[str, str]) -> dict[str, Any]:
         )
     _drop_unmet(providers, plugins)
     return {"version": 2, "image_name": "default", "apis": sorted(providers), "providers": providers}
+
+
+def _enabled(spec: ProviderSpec, env: Mapping[str, str]) -> bool:
+    if spec.enable_env is not None:
+        return bool(env.get(spec.enable_env))
+    return not spec.is_remote
 
 
 def _drop_unmet(providers: dict[str, list[dict[str, Any]]], plugins: PluginSet) -> None:

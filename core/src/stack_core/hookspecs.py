@@ -220,7 +220,9 @@ class ProviderSpec:
     configures the provider, so discovering an unused provider imports nothing of it.
     ``sample_config`` (with ``${env...}`` placeholders) is used
     when a distribution is assembled from installed plugins; a remote provider sets ``enable_env``
-    to the variable that turns it on there (e.g. ``VLLM_URL``). ``single_process`` marks a provider
+    to the variable that turns it on there (e.g. ``VLLM_URL``); an inline provider sets ``fallback``
+    when it should step aside there for any enabled remote provider of its API (a local default chat
+    model, in use only until a real backend is configured). ``single_process`` marks a provider
     whose state only one process may hold (an index in memory, a directory one client locks): the
     stack refuses to serve it with several workers. ``package`` is filled in by the plugin loader
     with the distribution that registered it.
@@ -236,6 +238,7 @@ class ProviderSpec:
     enable_env: str | None = None
     description: str = ""
     single_process: bool = False
+    fallback: bool = False
     package: str = ""
 
     @property
@@ -360,6 +363,7 @@ class RegisterProvider(Protocol):
         enable_env: str | None = None,
         description: str = "",
         single_process: bool = False,
+        fallback: bool = False,
     ) -> None: ...
 
 

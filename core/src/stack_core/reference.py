@@ -178,7 +178,9 @@ def _env_of(spec: ProviderSpec) -> list[str]:
 def _enabled_by(spec: ProviderSpec) -> str:
     if spec.enable_env:
         return f"`{spec.enable_env}`"
-    return "a run config" if spec.is_remote else "installing it"
+    if spec.is_remote:
+        return "a run config"
+    return f"installing it (no remote {spec.api} enabled)" if spec.fallback else "installing it"
 
 
 def _enabled_sentence(spec: ProviderSpec) -> str:
@@ -186,6 +188,11 @@ def _enabled_sentence(spec: ProviderSpec) -> str:
         return f"The default distribution enables it when `{spec.enable_env}` is set."
     if spec.is_remote:
         return "The default distribution leaves it out: name it in a run config."
+    if spec.fallback:
+        return (
+            f"The default distribution enables it when it is installed and no remote {spec.api} "
+            "provider is enabled."
+        )
     return "The default distribution enables it whenever it is installed."
 
 
