@@ -70,7 +70,7 @@ def chat_plan(request: ChatCompletionRequest) -> Plan:
 
 
 def completion_plan(request: CompletionRequest) -> Plan:
-    _refuse_unsupported(request.n, (request.model_extra or {}).get("logprobs"))
+    _refuse_unsupported(request.n, request.logprobs)
     if not isinstance(request.prompt, str):
         raise UnsupportedError("prompt must be a single string for inline::llama-cpp.", param="prompt")
     sampling = _sampling(request, request.temperature, request.max_tokens, request.stop)
@@ -96,21 +96,16 @@ def _sampling(
     max_tokens: int | None,
     stop: str | list[str] | None,
 ) -> Sampling:
-    extra = request.model_extra or {}
-    limit = max_tokens if max_tokens is not None else extra.get("max_completion_tokens")
-    if limit is not None and (not isinstance(limit, int) or limit < 1):
-        raise BadRequestError("max_tokens must be a positive integer.", param="max_tokens")
-    seed = extra.get("seed")
-    if seed is not None and not isinstance(seed, int):
-        raise BadRequestError("seed must be an integer.", param="seed")
+    """The request's sampling parameters (ranges already checked by the request model)."""
+    completion_cap = getattr(request, "max_completion_tokens", None)
     return Sampling(
-        max_tokens=limit,
+        max_tokens=max_tokens if max_tokens is not None else completion_cap,
         temperature=0.8 if temperature is None else float(temperature),
-        top_p=float(extra.get("top_p") or 0.95),
-        seed=seed,
+        top_p=0.95 if request.top_p is None else float(request.top_p),
+        seed=request.seed,
         stop=(stop,) if isinstance(stop, str) else tuple(stop or ()),
-        presence_penalty=float(extra.get("presence_penalty") or 0.0),
-        frequency_penalty=float(extra.get("frequency_penalty") or 0.0),
+        presence_penalty=float(request.presence_penalty or 0.0),
+        frequency_penalty=float(request.frequency_penalty or 0.0),
     )
 
 
