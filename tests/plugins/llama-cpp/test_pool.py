@@ -42,8 +42,14 @@ async def test_each_instance_is_used_by_its_own_thread_only() -> None:
     streams = [slots.submit(lambda c, cancel: c.count(20, cancel)) for _ in range(6)]
     results = await asyncio.gather(*(collect(s) for s in streams))
     assert results == [list(range(20))] * 6
-    assert len(made) == 2 and [len(c.threads) for c in made] == [1, 1]
-    assert made[0].threads != made[1].threads
+    # each instance is used by at most one thread (which slot takes which job is up to the threads)
+    assert len(made) == 2 and all(len(c.threads) <= 1 for c in made)
+    used = [c.threads for c in made if c.threads]
+    assert used and len(set().union(*used)) == len(used)
+    for _ in range(100):  # a slot marks itself idle just after handing over its last event
+        if slots.stats()["busy"] == 0:
+            break
+        await asyncio.sleep(0.01)
     assert slots.stats() == {"slots": 2, "busy": 0, "queued": 0}
     slots.close()
 
