@@ -11,9 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from stack_core import create_app
 from stack_core.distribution import SHIPPED
+from stack_core.plugins import discover
 
 ROOT = Path(__file__).resolve().parents[2]
 DISTRIBUTIONS = sorted(SHIPPED.glob("*.yaml"))
@@ -58,3 +60,16 @@ async def test_asgi_mount_example(monkeypatch: pytest.MonkeyPatch) -> None:
             assert (await client.get("/llm/docs/swagger-ui.css")).status_code == 200
             models = (await client.get("/llm/v1/models")).json()["data"]
     assert "all-MiniLM-L6-v2" in {m["id"] for m in models}
+
+
+def test_the_starter_install_brings_what_the_defaults_serve() -> None:
+    """starter.txt (the README's first command) lists the plugin of every provider type the starter
+    distribution names, and only plugins that exist."""
+    lines = [line.split("#")[0].strip() for line in (ROOT / "starter.txt").read_text().splitlines()]
+    listed = {Path(line).name for line in lines if line.startswith("./plugins/")}
+    assert listed <= {p.name for p in (ROOT / "plugins").iterdir()}
+    plugins = discover()
+    starter = yaml.safe_load((SHIPPED / "starter.yaml").read_text())["providers"]
+    named = {(api, e["provider_type"]) for api, entries in starter.items() for e in entries}
+    needed = {plugins.providers[key].package.removeprefix("stack-provider-") for key in named}
+    assert needed - {"core"} <= listed, sorted(needed - listed)
