@@ -50,6 +50,7 @@ COMPANIONS: dict[str, tuple[str, ...]] = {
     "datasetio-huggingface": ("datasetio-localfs",),
     "eval": ("datasetio-localfs", "scoring-basic", "scoring-llm-as-judge", "vllm"),
     "scoring-llm-as-judge": ("vllm",),
+    "telemetry": ("datasetio-localfs",),
 }
 
 

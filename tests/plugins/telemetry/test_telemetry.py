@@ -1,6 +1,7 @@
 """Telemetry through ``stack run`` over the fake backend, on real sockets: spans at a real OTLP/HTTP
 receiver, ``/metrics`` scraped and parsed, the 0.2 Telemetry API through ``llama-stack-client``
-over the SQLite sink, per-user visibility, and a dead receiver that never fails a request."""
+over the SQLite sink (spans exported to an ``inline::localfs`` rows dataset included), per-user
+visibility, and a dead receiver that never fails a request."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import orjson
 import pytest
 from auth_endpoint import spawn_auth_endpoint
 from backends import fake_backend, inference_config, stack_server
-from llama_stack_client import LlamaStackClient
+from llama_stack_client import BadRequestError, LlamaStackClient, NotFoundError
 from otlp_receiver import OtlpReceiver
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -32,7 +33,9 @@ CALLER_TRACE, CALLER_SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b
 CHAT = {"model": "m1", "messages": [{"role": "user", "content": "tell me about otters"}]}
 
 
-def telemetry_config(backend: str, auth: str, otlp: str, **otlp_config: Any) -> dict[str, Any]:
+def telemetry_config(
+    backend: str, auth: str, otlp: str, datasetio: bool = True, **otlp_config: Any
+) -> dict[str, Any]:
     config = inference_config(
         ("vllm", "remote::vllm", {"url": f"{backend}/v1", "max_retries": 0}),
         server={"auth": {"provider_config": {"type": "custom", "endpoint": f"{auth}/validate"}}},
@@ -46,6 +49,11 @@ def telemetry_config(backend: str, auth: str, otlp: str, **otlp_config: Any) -> 
             "config": {"endpoint": otlp, "schedule_delay": 0.2, "metric_interval": 1.0, **otlp_config},
         },
     ]
+    if datasetio:
+        config["apis"].append("datasetio")
+        config["providers"]["datasetio"] = [
+            {"provider_id": "localfs", "provider_type": "inline::localfs", "config": {}}
+        ]
     return config
 
 
@@ -199,6 +207,50 @@ def test_the_telemetry_api_answers_llama_stack_client_over_the_sqlite_sink(serve
         cast_to=httpx.Response,
     ).json()  # fmt: skip
     assert sum(p["value"] for s in tokens["data"] for p in s["values"]) >= usage["completion_tokens"]
+
+
+def test_spans_export_to_a_rows_dataset_as_their_caller_sees_them(server: StackServer) -> None:
+    reply, usage = stream_chat(server, ALICE)
+    request_filter = {"key": "stack.request_id", "op": "eq", "value": reply.headers["x-request-id"]}
+    saved = ["stack.request_id", "gen_ai.usage.output_tokens"]
+    with (
+        LlamaStackClient(base_url=server.url, api_key="tok-alice") as alice,
+        LlamaStackClient(base_url=server.url, api_key="tok-bob") as bob,
+    ):
+        for client, dataset_id in ((alice, "alice-spans"), (bob, "bob-spans")):
+            empty = {"type": "rows", "rows": []}
+            client.datasets.register(purpose="eval/question-answer", source=empty, dataset_id=dataset_id)
+            client.telemetry.save_spans_to_dataset(
+                attribute_filters=[request_filter],
+                attributes_to_save=saved,
+                dataset_id=dataset_id,
+                max_depth=1,
+            )
+
+        rows = {row["name"]: row for row in alice.datasets.iterrows("alice-spans").data}
+        assert bob.datasets.iterrows("bob-spans").data == []  # alice's spans are not bob's to read
+        with pytest.raises(NotFoundError):
+            alice.telemetry.save_spans_to_dataset(
+                attribute_filters=[], attributes_to_save=[], dataset_id="nope"
+            )
+    served, chat = rows["POST /v1/chat/completions"], rows["chat m1"]
+    assert served["stack.request_id"] == reply.headers["x-request-id"]
+    assert served["gen_ai.usage.output_tokens"] is None and served["parent_span_id"] is None
+    assert chat["gen_ai.usage.output_tokens"] == usage["completion_tokens"]
+    assert chat["parent_span_id"] == served["span_id"] and chat["trace_id"] == served["trace_id"]
+    assert chat["start_time"] <= chat["end_time"] and len(rows) == 2
+
+
+def test_spans_export_without_a_datasetio_provider_is_a_400(
+    backend: str, auth: str, receiver: OtlpReceiver, tmp_path: Path
+) -> None:
+    config = telemetry_config(backend, auth, receiver.url, datasetio=False)
+    with (
+        stack_server(config, tmp_path) as server,
+        LlamaStackClient(base_url=server.url, api_key="tok-alice") as client,
+        pytest.raises(BadRequestError, match="datasetio provider"),
+    ):
+        client.telemetry.save_spans_to_dataset(attribute_filters=[], attributes_to_save=[], dataset_id="d")
 
 
 def test_a_user_sees_only_their_own_traces(server: StackServer) -> None:

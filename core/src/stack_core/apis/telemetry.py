@@ -4,8 +4,9 @@
 the server itself (the telemetry plugin's OpenTelemetry instrumentation); a provider of this API
 serves queries over what it stored, and clients may add their own events (``log_event``). A
 provider that only exports (OTLP) refuses queries with a 400 saying where the spans went.
-``save_spans_to_dataset`` (``POST /v1/telemetry/spans/export``) is not declared: Stack has no
-datasets API yet.
+``save_spans_to_dataset`` (``POST /v1/telemetry/spans/export``) appends the spans a query finds to
+a registered dataset as rows, through the DatasetIO API in-process (so the dataset's access rules
+apply too); a stack without a DatasetIO provider answers it with a 400.
 
 What a query returns is limited to what the current user may read: spans and events are owned
 by the user of the request that produced them, under the stack's access policy.
@@ -40,6 +41,7 @@ __all__ = [
     "QueryMetricsResponse",
     "QuerySpansRequest",
     "QueryTracesRequest",
+    "SaveSpansToDatasetRequest",
     "Span",
     "SpanTree",
     "SpanWithStatus",
@@ -125,6 +127,13 @@ class QuerySpansRequest(ApiModel):
     max_depth: int | None = None
 
 
+class SaveSpansToDatasetRequest(ApiModel):
+    attribute_filters: list[AttributeFilter]
+    attributes_to_save: list[str] = Field(description="Span attributes copied into each row.")
+    dataset_id: str = Field(description="A registered dataset; rows are appended after its last row.")
+    max_depth: int | None = Field(default=None, description="Also the matched spans' descendants, this deep.")
+
+
 class LogEventRequest(ApiModel):
     """``event``: an ``unstructured_log`` (message, severity), a ``metric`` (metric, value, unit) or
     a ``structured_log`` (``payload`` ``span_start``/``span_end``), each with trace_id, span_id,
@@ -184,6 +193,11 @@ class TelemetryProvider(Protocol):
     async def get_span_tree(self, request: GetSpanTreeRequest) -> SpanTree: ...
 
     async def query_spans(self, request: QuerySpansRequest) -> Spans: ...
+
+    async def save_spans_to_dataset(self, request: SaveSpansToDatasetRequest) -> None:
+        """Append a row per span ``query_spans`` would return: trace_id, span_id, parent_span_id,
+        name, start_time, end_time (ISO 8601) and each of ``attributes_to_save`` (null if absent)."""
+        ...
 
     async def query_metrics(self, request: QueryMetricsRequest) -> QueryMetricsResponse: ...
 
@@ -259,6 +273,14 @@ TELEMETRY_API = ApiSpec(
             summary="A span and its descendants, by span id.",
         ),
         Route("POST", "/v1/telemetry/spans", "query_spans", QuerySpansRequest, Spans, summary="Query spans."),
+        Route(
+            "POST",
+            "/v1/telemetry/spans/export",
+            "save_spans_to_dataset",
+            SaveSpansToDatasetRequest,
+            None,
+            summary="Append the spans a query finds to a dataset as rows.",
+        ),
         Route(
             "POST",
             "/v1/telemetry/metrics/{metric_name}",

@@ -70,6 +70,7 @@ def stack_register_providers(register: RegisterProvider) -> None:
         provider_type="inline::sqlite",
         config="stack_provider_telemetry.config:SqliteTelemetryConfig",
         factory="stack_provider_telemetry.sqlite:create_provider",
+        optional_deps=("datasetio",),
         description="Stores the server's spans and events in SQL and answers the Telemetry API.",
     )
     register(

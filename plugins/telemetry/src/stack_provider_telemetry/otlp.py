@@ -31,6 +31,7 @@ from stack_core.apis.telemetry import (
     QueryMetricsResponse,
     QuerySpansRequest,
     QueryTracesRequest,
+    SaveSpansToDatasetRequest,
     Span,
     Spans,
     SpanTree,
@@ -203,6 +204,9 @@ class OtlpTelemetry:
         raise self._refuse()
 
     async def query_metrics(self, request: QueryMetricsRequest) -> QueryMetricsResponse:
+        raise self._refuse()
+
+    async def save_spans_to_dataset(self, request: SaveSpansToDatasetRequest) -> None:
         raise self._refuse()
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import Row, insert, select, update
 from stack_core import (
     BadRequestError,
     Database,
+    DatasetIOClient,
     NotFoundError,
     ProviderContext,
     StoreConfig,
@@ -45,6 +46,7 @@ from stack_core.apis.telemetry import (
     QueryMetricsResponse,
     QuerySpansRequest,
     QueryTracesRequest,
+    SaveSpansToDatasetRequest,
     Span,
     Spans,
     SpanTree,
@@ -160,6 +162,7 @@ class SqliteTelemetry:
         self.config, self.access, self.database = config, context.access, database
         self.own_database = database is not context.database
         self.store = SpanStore(database, config)
+        self.datasetio: DatasetIOClient | None = context.datasetio if "datasetio" in context.deps else None
 
     def attach(self, feed: Feed) -> Callable[[SpanRecord], None]:
         add, dropped = self.store.add, feed.dropped
@@ -248,6 +251,22 @@ class SqliteTelemetry:
         return Spans(
             data=[Span.model_validate(_span(r, keep).model_dump(exclude={"status"})) for r in matched]
         )
+
+    async def save_spans_to_dataset(self, request: SaveSpansToDatasetRequest) -> None:
+        if self.datasetio is None:
+            raise BadRequestError(
+                "Saving spans to a dataset needs a datasetio provider (e.g. inline::localfs) in the run config."
+            )
+        query = QuerySpansRequest(
+            attribute_filters=request.attribute_filters,
+            attributes_to_return=request.attributes_to_save,
+            max_depth=request.max_depth,
+        )
+        rows = [_row(span, request.attributes_to_save) for span in (await self.query_spans(query)).data]
+        if rows:
+            await self.datasetio.append(request.dataset_id, rows)
+        else:  # nothing to add, but an unknown dataset is still a 404
+            await self.datasetio.page(request.dataset_id, 0, 0)
 
     async def log_event(self, request: LogEventRequest) -> None:
         event = request.event
@@ -363,6 +382,20 @@ class SqliteTelemetry:
                 }
                 points.append((row.start_time, float(sum(counts)), labels, "tokens"))
         return points
+
+
+def _row(span: Span, attributes: Sequence[str]) -> dict[str, Any]:
+    """A dataset row of a span, as the 0.2 reference server wrote it (times in ISO 8601)."""
+    found = span.attributes or {}
+    return {
+        "trace_id": span.trace_id,
+        "span_id": span.span_id,
+        "parent_span_id": span.parent_span_id,
+        "name": span.name,
+        "start_time": span.start_time.isoformat(),
+        "end_time": span.end_time.isoformat() if span.end_time else None,
+        **{key: found.get(key) for key in attributes},
+    }
 
 
 def _descendants(top: Sequence[Row[Any]], rows: Sequence[Row[Any]], max_depth: int | None) -> list[Row[Any]]:
