@@ -46,6 +46,7 @@ COMPANIONS: dict[str, tuple[str, ...]] = {
         "localfs",
         "vector-stores",
         "regex-shield",
+        "mcp",
     ),
     "datasetio-huggingface": ("datasetio-localfs",),
     "eval": ("datasetio-localfs", "scoring-basic", "scoring-llm-as-judge", "vllm"),

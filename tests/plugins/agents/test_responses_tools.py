@@ -112,10 +112,10 @@ async def test_mcp_tool_events_stream(stack: tuple[openai.AsyncOpenAI, tools_plu
     assert final.output_text.startswith(f"[{MODEL}] tool result: scripted-mcp:describe:")
 
 
-async def test_an_unregistered_mcp_server_is_a_400(
+async def test_an_unregistered_mcp_server_with_no_mcp_provider_is_a_400(
     stack: tuple[openai.AsyncOpenAI, tools_plugin.ScriptedTools],
 ) -> None:
     client, _ = stack
     tool: Any = {**mcp("never"), "server_url": "http://elsewhere.test/mcp"}
-    with pytest.raises(openai.BadRequestError, match="POST /v1/toolgroups"):
+    with pytest.raises(openai.BadRequestError, match=r"remote::model-context-protocol.*POST /v1/toolgroups"):
         await client.responses.create(model=MODEL, input="echo it", tools=[tool])

@@ -46,6 +46,7 @@ __all__ = [
     "ShieldLister",
     "ShieldRegistrar",
     "ShieldUnregistrar",
+    "ToolGroupClaimer",
     "ToolGroupLister",
     "ToolGroupRegistrar",
     "ToolGroupUnregistrar",
@@ -224,6 +225,14 @@ class ToolGroupLister(Protocol):
 
 
 @runtime_checkable
+class ToolGroupClaimer(Protocol):
+    def claims_tool_group(self, group: ToolGroup) -> bool:
+        """Whether the provider serves this kind of group (MCP servers' for one: groups with an
+        ``mcp_endpoint``); a registration naming no provider goes to the one that claims it."""
+        ...
+
+
+@runtime_checkable
 class ToolGroupRegistrar(Protocol):
     async def register_tool_group(self, group: ToolGroup) -> ToolGroup | None:
         """Accept (optionally amended), or refuse by raising, a tool group being registered."""
@@ -359,6 +368,7 @@ TOOL_GROUPS = _kind(
     "provider_toolgroup_id",
     RegisterToolGroupRequest,
     "tool_groups",
+    claimer=ToolGroupClaimer,
     lister=ToolGroupLister,
     registrar=ToolGroupRegistrar,
     unregistrar=ToolGroupUnregistrar,

@@ -274,7 +274,8 @@ class ApprovalFilter(_Strict):
 
 
 class McpTool(_Strict):
-    """A remote MCP server's tools, through the tool group registered for ``server_url``."""
+    """A remote MCP server's tools, through the tool group registered for ``server_url`` (the
+    provider registers one for the user on first use where none is)."""
 
     type: Literal["mcp"] = "mcp"
     server_label: str = Field(min_length=1)

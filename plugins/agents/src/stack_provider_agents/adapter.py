@@ -34,6 +34,7 @@ from .config import AgentsConfig
 from .conversations import conversation_store
 from .items import conversation, item_page, new_id, with_ids
 from .loop import AgentLoop, LoopDone, Turn
+from .mcp_groups import McpGroups
 from .render import Renderer
 from .store import ResponseStore, Stored
 from .tools import ToolFactory, tool_choice
@@ -105,6 +106,7 @@ class ResponsesAdapter:
             lambda: context.tool_runtime,
             lambda: context.vector_stores,
             config.web_search_toolgroup,
+            McpGroups(context).register,
         )
         self.background = Background(context.jobs, self.store, self._resume, config.background_concurrency)
 

@@ -3,10 +3,10 @@
 - ``function``: a client tool (no runner): the response ends with its calls.
 - ``file_search``: searches the request's vector stores (Vector stores API), merged by score.
 - ``mcp``: the tools of the tool group registered for ``server_url`` that the user may use
-  (``POST /v1/toolgroups`` with ``mcp_endpoint``), invoked in that group through the Tool Runtime
-  API. ``headers`` and ``authorization`` reach the group's provider for this call only, as the
-  ``mcp_headers`` of the request's provider data (``{"mcp_headers": {url: {header: value}}}``);
-  they are never stored.
+  (``POST /v1/toolgroups`` with ``mcp_endpoint``), or else of one registered for the user now
+  (``McpGroups``), listed and invoked in that group through the Tool Runtime API. ``headers`` and
+  ``authorization`` reach the group's provider for this call only, as the ``mcp_headers`` of the
+  request's provider data (``{"mcp_headers": {url: {header: value}}}``); they are never stored.
 - ``web_search``: the first tool of the ``builtin::websearch`` group (configurable).
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -23,6 +23,7 @@ from stack_core import (
     BadRequestError,
     NotFoundError,
     ResourceReader,
+    Tool,
     ToolCall,
     ToolGroup,
     ToolRuntimeClient,
@@ -132,9 +133,10 @@ class ToolFactory:
         tool_runtime: Callable[[], ToolRuntimeClient],
         vector_stores: Callable[[], VectorStoresClient],
         web_search_group: str,
+        register_mcp: Callable[[McpTool], Awaitable[ToolGroup]],
     ) -> None:
         self.resources, self._tool_runtime, self._vector_stores = resources, tool_runtime, vector_stores
-        self.web_search_group = web_search_group
+        self.web_search_group, self._register_mcp = web_search_group, register_mcp
 
     async def toolbox(self, specs: Sequence[ToolSpec], history: Sequence[Item]) -> Toolbox:
         box = Toolbox()
@@ -201,26 +203,22 @@ class ToolFactory:
         return LoopTool("web_search", definition("web_search", "Search the web.", _QUERY), run)
 
     async def _group(self, spec: McpTool) -> tuple[ToolGroup, list[McpListedTool]]:
-        runtime = self._tool_runtime()
+        """The group serving ``spec``'s server that the user may use, registered now if none is."""
+        runtime, url = self._tool_runtime(), (spec.server_url or "").rstrip("/")
         for group in self.resources.list("tool_group"):
             if not isinstance(group, ToolGroup) or group.mcp_endpoint is None:
                 continue
-            if group.mcp_endpoint.uri.rstrip("/") != (spec.server_url or "").rstrip("/"):
+            if group.mcp_endpoint.uri.rstrip("/") != url:
                 continue
             try:
-                tools = await runtime.tools(group.identifier)
+                with _mcp_headers(spec.server_url or "", spec):
+                    tools = await runtime.tools(group.identifier)
             except NotFoundError:  # another user's group
                 continue
-            listed = [
-                McpListedTool(name=t.name, input_schema=t.input_schema, description=t.description)
-                for t in tools
-            ]
-            return group, [t for t in listed if spec.allows(t.name)]
-        raise BadRequestError(
-            f"No tool group you may use is registered for MCP server {spec.server_url} ('{spec.server_label}'); "
-            "register one with POST /v1/toolgroups and an mcp_endpoint.",
-            param="tools",
-        )
+            return group, _listed(spec, tools)
+        group = await self._register_mcp(spec)
+        with _mcp_headers(spec.server_url or "", spec):
+            return group, _listed(spec, await runtime.tools(group.identifier))
 
     async def _mcp(self, spec: McpTool, box: Toolbox, listing: McpListTools | None) -> None:
         group, tools = await self._group(spec)
@@ -244,6 +242,13 @@ class ToolFactory:
                 needs_approval=spec.needs_approval(tool.name),
             )
             box.add(loop_tool, Binding("mcp", spec.server_label, loop_tool.needs_approval))
+
+
+def _listed(spec: McpTool, tools: Sequence[Tool]) -> list[McpListedTool]:
+    listed = (
+        McpListedTool(name=t.name, input_schema=t.input_schema, description=t.description) for t in tools
+    )
+    return [t for t in listed if spec.allows(t.name)]
 
 
 def outcome_of(content: Any, error: str | None) -> ToolOutcome:

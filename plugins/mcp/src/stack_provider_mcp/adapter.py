@@ -135,6 +135,9 @@ class McpToolRuntime:
         )
         self.pool = SessionPool(timeouts, config.max_sessions)
 
+    def claims_tool_group(self, group: ToolGroup) -> bool:
+        return group.mcp_endpoint is not None
+
     async def register_tool_group(self, group: ToolGroup) -> ToolGroup | None:
         endpoint(group)
         group_args(group)

@@ -1,0 +1,82 @@
+"""An ``mcp`` tool naming a server no tool group serves, as OpenAI takes it: ``stack run``
+(Responses, remote::model-context-protocol, remote::vllm over the fake backend) registers the
+server's group for the user on first use and reuses it; other users don't see it. The server is a
+real FastMCP one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from backends import api_key_auth, as_user, fake_backend, stack_server
+from mcp_servers import mcp_server
+from responses_stack import MODEL, responses_config, sdk
+
+from stack_core.testing import StackServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def mcp_url() -> Iterator[str]:
+    with mcp_server() as url:
+        yield f"{url}/mcp"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackServer]:
+    runtime = {"tool_runtime": [{"provider_id": "mcp", "provider_type": "remote::model-context-protocol"}]}
+    with (
+        fake_backend(models=MODEL) as backend,
+        stack_server(
+            responses_config(backend, runtime, auth=api_key_auth()), tmp_path_factory.mktemp("home")
+        ) as server,
+    ):
+        yield server
+
+
+def ping(url: str) -> Any:
+    return {
+        "type": "mcp",
+        "server_label": "tests",
+        "server_url": url,
+        "allowed_tools": ["ping"],
+        "require_approval": "never",
+    }
+
+
+def groups(server: StackServer, user: str, url: str) -> list[str]:
+    reply = httpx.get(f"{server.url}/v1/toolgroups", headers=as_user(user), timeout=30)
+    reply.raise_for_status()
+    return [g["identifier"] for g in reply.json()["data"] if (g.get("mcp_endpoint") or {}).get("uri") == url]
+
+
+def test_an_unregistered_server_is_registered_for_the_user_and_called(
+    server: StackServer, mcp_url: str
+) -> None:
+    with sdk(server, "sk-alice") as client:
+        for _ in range(2):
+            response = client.responses.create(
+                model=MODEL, input="ping the server", tools=[ping(mcp_url)], tool_choice="required"
+            )
+            kinds = [item.type for item in response.output]
+            assert kinds == ["mcp_list_tools", "mcp_call", "message"], kinds
+            listing, call = response.output[0], response.output[1]
+            assert listing.type == "mcp_list_tools" and [t.name for t in listing.tools] == ["ping"]
+            assert call.type == "mcp_call" and call.name == "ping" and call.output == "pong"
+            assert call.server_label == "tests" and call.error is None
+    [group] = groups(server, "alice", mcp_url)  # the second response reused the first's group
+    assert group.startswith("mcp::tests-")
+    assert groups(server, "bob", mcp_url) == []
+
+
+def test_each_user_gets_a_group_of_their_own(server: StackServer, mcp_url: str) -> None:
+    with sdk(server, "sk-bob") as client:
+        response = client.responses.create(
+            model=MODEL, input="ping", tools=[ping(mcp_url)], tool_choice="required"
+        )
+    assert [item.output for item in response.output if item.type == "mcp_call"] == ["pong"]
+    [bobs] = groups(server, "bob", mcp_url)
+    assert bobs not in groups(server, "alice", mcp_url)
