@@ -247,6 +247,7 @@ def test_a_job_killed_with_its_server_finishes_after_restart(backend: str, tmp_p
             ) is not None and status.rows_done < 8:  # type: ignore[attr-defined]
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
+            assert status is not None and 0.0 <= status.running_accuracy <= 1.0  # type: ignore[attr-defined]
             assert first.process is not None
             os.kill(first.process.pid, signal.SIGKILL)
             first.process.wait(10)
@@ -254,6 +255,7 @@ def test_a_job_killed_with_its_server_finishes_after_restart(backend: str, tmp_p
         with StackServer(slow, env=env) as second, LlamaStackClient(base_url=second.url) as client:
             done = wait_for(client, "big", job.job_id, timeout=120)
             assert done.status == "completed"
+            assert done.running_accuracy == ACCURACY  # type: ignore[attr-defined]  # each row scored once
             result = client.eval.jobs.retrieve(job.job_id, benchmark_id="big")
             assert [g["generated_answer"] for g in result.generations] == [
                 f"[llm] echo: {r['input_query']}" for r in mmlu_rows(count)
@@ -292,6 +294,8 @@ def test_stack_eval_run_benchmark_writes_json_and_an_html_report(
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "4/4" in done.stderr and "rows/s" in done.stderr and "accuracy 0.5000" in done.stderr
+    running = re.findall(r" acc ([\d.]+)", done.stderr)  # the progress line's accuracy of the rows done
+    assert running and float(running[-1]) == ACCURACY, done.stderr
     result = json.loads((out / "mmlu-file.json").read_text())
     assert (
         result["scores"]["basic::regex_parser_multiple_choice_answer"]["aggregated_results"]["accuracy"]

@@ -4,8 +4,10 @@
 params and returns it ``scheduled``; whichever server process claims the job reads the dataset's
 first ``num_examples`` rows, answers them with at most ``max_concurrency`` generations in flight
 (in any order) and saves them ``batch_size`` at a time (``generations``), reporting rows done of
-total after each save. A job resumed after its process died (even by ``kill -9``) skips the rows
-already saved, so no row is answered twice or left out. When every row has an answer the rows,
+total after each save. Each batch is scored by the benchmark's first scoring function as it is
+saved, so the job's status carries the running accuracy of the rows done (that function scores
+every row twice: once with its batch, once in the final scoring). A job resumed after its process
+died (even by ``kill -9``) skips the rows already saved, so no row is answered twice or left out. When every row has an answer the rows,
 with their ``generated_answer``, are scored through the Scoring API and the ``EvaluateResponse`` is
 the job's result. Cancelling stops the job at its next save.
 """
@@ -66,6 +68,11 @@ def _model(config: BenchmarkConfig) -> ModelCandidate:
     return candidate
 
 
+def _number(score: Any) -> float | None:
+    """A score as a number; None when it is not one (a judge's label, say)."""
+    return None if isinstance(score, bool) or not isinstance(score, int | float) else float(score)
+
+
 class MetaReferenceEval:
     def __init__(self, config: EvalConfig, context: ProviderContext, jobs: JobService) -> None:
         self.config, self.jobs = config, jobs
@@ -119,17 +126,19 @@ class MetaReferenceEval:
         return job
 
     @staticmethod
-    def _status(job: Job) -> EvalJob:
+    def _status(job: Job, running_accuracy: float | None = None) -> EvalJob:
         return EvalJob(
             job_id=job.id,
             status=_STATUS[job.status],
             rows_done=job.done,
             rows_total=job.total,
+            running_accuracy=running_accuracy,
             error=job.error,
         )
 
     async def job_status(self, request: EvalJobRequest) -> EvalJob:
-        return self._status(await self._job(request))
+        job = await self._job(request)
+        return self._status(job, await self.generations.accuracy(job.id))
 
     async def job_cancel(self, request: EvalJobRequest) -> None:
         await self._job(request)
@@ -165,17 +174,36 @@ class MetaReferenceEval:
         rows = [row async for row in self.datasetio.rows(job.params["dataset_id"], stop=config.num_examples)]
         done = await self.generations.done(job.id)
         await job.progress(len(done), len(rows))
-        await self._generate(job, candidate, rows, [i for i in range(len(rows)) if i not in done], len(done))
+        pending = [i for i in range(len(rows)) if i not in done]
+        await self._generate(job, candidate, config, rows, pending, len(done))
         generations = await self.generations.all(job.id)
         if len(generations) != len(rows):
             raise StackError(f"job {job.id}: {len(generations)} generations saved for {len(rows)} rows")
         result = await self._score(rows, generations, job.params["scoring_functions"], config)
         return result.model_dump(mode="json")
 
+    async def _running_scores(
+        self,
+        job: JobHandle,
+        config: BenchmarkConfig,
+        rows: Sequence[Mapping[str, Any]],
+        batch: Mapping[int, Mapping[str, Any]],
+    ) -> dict[int, float | None]:
+        """Each batch row's score by the first scoring function (None when not a number)."""
+        functions = job.params["scoring_functions"]
+        if not batch or not functions:
+            return {}
+        first = functions[0]
+        merged = [{**rows[i], **g} for i, g in batch.items()]
+        scored = await self.scoring.score(merged, {first: config.scoring_params.get(first)})
+        rows_scored = zip(batch, scored.results[first].score_rows, strict=True)
+        return {i: _number(row.get("score")) for i, row in rows_scored}
+
     async def _generate(
         self,
         job: JobHandle,
         candidate: ModelCandidate,
+        config: BenchmarkConfig,
         rows: Sequence[Mapping[str, Any]],
         pending: list[int],
         done: int,
@@ -197,7 +225,8 @@ class MetaReferenceEval:
                 finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 batch.update(task.result() for task in finished)
                 if len(batch) >= self.config.batch_size or not running:
-                    await self.generations.save(job.id, batch)
+                    scores = await self._running_scores(job, config, rows, batch)
+                    await self.generations.save(job.id, batch, scores)
                     done += len(batch)
                     batch = {}
                     await job.progress(done, len(rows))
