@@ -48,7 +48,7 @@ COMPANIONS: dict[str, tuple[str, ...]] = {
         "regex-shield",
     ),
     "datasetio-huggingface": ("datasetio-localfs",),
-    "eval": ("datasetio-localfs", "scoring-basic", "scoring-llm-as-judge", "vllm"),
+    "eval": ("datasetio-localfs", "scoring-basic", "scoring-llm-as-judge", "vllm", "agents"),
     "scoring-llm-as-judge": ("vllm",),
 }
 

@@ -54,9 +54,10 @@ def config(backend: str, **eval_config: Any) -> dict[str, Any]:
 
     return {
         "version": 2,
-        "apis": ["inference", "datasetio", "scoring", "eval"],
+        "apis": ["inference", "datasetio", "scoring", "eval", "agents"],
         "providers": {
             "inference": [entry("vllm", "remote::vllm", url=f"{backend}/v1")],
+            "agents": [entry("agents", "inline::meta-reference")],
             "datasetio": [entry("localfs", "inline::localfs")],
             "scoring": [entry("basic", "inline::basic"), entry("llm-as-judge", "inline::llm-as-judge")],
             "eval": [entry("meta-reference", "inline::meta-reference", **eval_config)],
@@ -221,6 +222,41 @@ def test_a_benchmark_runs_as_a_job(client: LlamaStackClient) -> None:
         benchmark_config={"eval_candidate": CANDIDATE},  # type: ignore[typeddict-item]
     )
     assert [r["score"] for r in rows.scores["basic::subset_of"].score_rows] == [1.0, 0.0]
+
+
+AGENT = {"type": "agent", "config": {"model": "llm", "instructions": "You answer multiple choice questions."}}
+
+
+def test_an_agent_candidate_answers_with_a_turn_per_row(
+    client: LlamaStackClient, server: StackServer
+) -> None:
+    client.datasets.register(
+        purpose="eval/messages-answer", source={"type": "rows", "rows": mmlu_rows()}, dataset_id="mmlu-agent"
+    )
+    client.benchmarks.register(
+        benchmark_id="mmlu-agent",
+        dataset_id="mmlu-agent",
+        scoring_functions=["basic::regex_parser_multiple_choice_answer"],
+    )
+    agents = f"{server.url}/v1/agents"
+    agents_before = httpx.get(agents).json()["data"]
+    job = client.eval.run_eval("mmlu-agent", benchmark_config={"eval_candidate": AGENT})  # type: ignore[typeddict-item]
+    assert wait_for(client, "mmlu-agent", job.job_id).status == "completed"
+    result = client.eval.jobs.retrieve(job.job_id, benchmark_id="mmlu-agent")
+    assert [g["generated_answer"] for g in result.generations] == [f"[llm] echo: {q}" for q, _ in QUESTIONS]
+    aggregate = result.scores["basic::regex_parser_multiple_choice_answer"].aggregated_results
+    assert aggregate["accuracy"] == ACCURACY
+    rows = client.eval.evaluate_rows(
+        "mmlu-agent",
+        input_rows=mmlu_rows()[::3],
+        scoring_functions=["basic::subset_of"],
+        benchmark_config={"eval_candidate": AGENT},  # type: ignore[typeddict-item]
+    )
+    assert [r["score"] for r in rows.scores["basic::subset_of"].score_rows] == [1.0, 0.0]
+    assert httpx.get(agents).json()["data"] == agents_before  # each run's agent deleted
+    bad = {"eval_candidate": {"type": "agent", "config": {"instructions": "no model"}}}
+    reply = httpx.post(f"{server.url}/v1/eval/benchmarks/mmlu-agent/jobs", json={"benchmark_config": bad})
+    assert reply.status_code == 400 and "model" in reply.json()["error"]["message"]
 
 
 def test_a_job_killed_with_its_server_finishes_after_restart(backend: str, tmp_path: Path) -> None:

@@ -7,20 +7,22 @@ first ``num_examples`` rows, answers them with at most ``max_concurrency`` gener
 total after each save. Each batch is scored by the benchmark's first scoring function as it is
 saved, so the job's status carries the running accuracy of the rows done (that function scores
 every row twice: once with its batch, once in the final scoring). A job resumed after its process
-died (even by ``kill -9``) skips the rows already saved, so no row is answered twice or left out. When every row has an answer the rows,
-with their ``generated_answer``, are scored through the Scoring API and the ``EvaluateResponse`` is
-the job's result. Cancelling stops the job at its next save.
+died (even by ``kill -9``) skips the rows already saved, so no row is answered twice or left out.
+When every row has an answer the rows, with their ``generated_answer``, are scored through the
+Scoring API and the ``EvaluateResponse`` is the job's result. Cancelling stops the job at its next save.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from stack_core import (
     AgentCandidate,
+    ApiHandle,
     Benchmark,
     BenchmarkConfig,
     ConflictError,
@@ -45,6 +47,7 @@ from stack_core import (
 )
 from stack_core.apis.eval import EvalJobStatus
 
+from .agent import AgentRun, agent_config
 from .candidate import generate
 from .config import EvalConfig
 from .generations import Generations
@@ -59,13 +62,7 @@ _STATUS: dict[str, EvalJobStatus] = {
 }
 
 
-def _model(config: BenchmarkConfig) -> ModelCandidate:
-    candidate = config.eval_candidate
-    if isinstance(candidate, AgentCandidate):
-        raise UnsupportedError(
-            "Agent candidates are not supported yet; use a model candidate.", param="eval_candidate"
-        )
-    return candidate
+Answer = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
 
 def _number(score: Any) -> float | None:
@@ -79,6 +76,7 @@ class MetaReferenceEval:
         self.inference: InferenceClient = context.inference
         self.datasetio: DatasetIOClient = context.datasetio
         self.scoring: ScoringClient = context.scoring
+        self.agents: ApiHandle | None = context.deps.get("agents")
         self.generations = Generations(context.database)
 
     @staticmethod
@@ -88,11 +86,32 @@ class MetaReferenceEval:
             raise ProviderReplyError("inline::meta-reference was called without a routed benchmark")
         return benchmark
 
+    def _agents(self, candidate: AgentCandidate) -> ApiHandle:
+        """The Agents API an agent candidate runs on (its config checked); none configured is a 400."""
+        agent_config(candidate)
+        if self.agents is None:
+            raise UnsupportedError(
+                "An agent candidate needs an agents provider in the stack.", param="eval_candidate"
+            )
+        return self.agents
+
+    @contextlib.asynccontextmanager
+    async def _answerer(self, config: BenchmarkConfig) -> AsyncIterator[Answer]:
+        """How the candidate answers a row: a model's chat completion, or a turn of an agent made
+        for the run and deleted after it."""
+        candidate = config.eval_candidate
+        if isinstance(candidate, ModelCandidate):
+            yield functools.partial(generate, self.inference, candidate)
+            return
+        async with AgentRun(self._agents(candidate), candidate) as run:
+            yield run.answer
+
     # -- routes -------------------------------------------------------------------------------
 
     async def run_eval(self, request: RunEvalRequest) -> EvalJob:
         benchmark = self._benchmark()
-        _model(request.benchmark_config)
+        if isinstance(candidate := request.benchmark_config.eval_candidate, AgentCandidate):
+            self._agents(candidate)
         params = {
             "benchmark_id": benchmark.identifier,
             "dataset_id": benchmark.dataset_id,
@@ -103,14 +122,14 @@ class MetaReferenceEval:
         return self._status(job)
 
     async def evaluate_rows(self, request: EvaluateRowsRequest) -> EvaluateResponse:
-        candidate = _model(request.benchmark_config)
         bound = asyncio.Semaphore(self.config.max_concurrency)
+        async with self._answerer(request.benchmark_config) as answer:
 
-        async def one(row: Mapping[str, Any]) -> dict[str, Any]:
-            async with bound:
-                return await generate(self.inference, candidate, row)
+            async def one(row: Mapping[str, Any]) -> dict[str, Any]:
+                async with bound:
+                    return await answer(row)
 
-        generations = list(await asyncio.gather(*(one(row) for row in request.input_rows)))
+            generations = list(await asyncio.gather(*(one(row) for row in request.input_rows)))
         return await self._score(
             request.input_rows, generations, request.scoring_functions, request.benchmark_config
         )
@@ -170,12 +189,12 @@ class MetaReferenceEval:
     async def run(self, job: JobHandle) -> dict[str, Any]:
         """The job runner (idempotent: a resumed run skips the rows already answered)."""
         config = BenchmarkConfig.model_validate(job.params["config"])
-        candidate = _model(config)
         rows = [row async for row in self.datasetio.rows(job.params["dataset_id"], stop=config.num_examples)]
         done = await self.generations.done(job.id)
         await job.progress(len(done), len(rows))
-        pending = [i for i in range(len(rows)) if i not in done]
-        await self._generate(job, candidate, config, rows, pending, len(done))
+        if pending := [i for i in range(len(rows)) if i not in done]:
+            async with self._answerer(config) as answer:
+                await self._generate(job, answer, config, rows, pending, len(done))
         generations = await self.generations.all(job.id)
         if len(generations) != len(rows):
             raise StackError(f"job {job.id}: {len(generations)} generations saved for {len(rows)} rows")
@@ -202,7 +221,7 @@ class MetaReferenceEval:
     async def _generate(
         self,
         job: JobHandle,
-        candidate: ModelCandidate,
+        answer: Answer,
         config: BenchmarkConfig,
         rows: Sequence[Mapping[str, Any]],
         pending: list[int],
@@ -211,7 +230,7 @@ class MetaReferenceEval:
         """Answer the ``pending`` rows, ``max_concurrency`` at a time, saving batches as they fill."""
 
         async def one(index: int) -> tuple[int, dict[str, Any]]:
-            return index, await generate(self.inference, candidate, rows[index])
+            return index, await answer(rows[index])
 
         queue = iter(pending)
         running: set[asyncio.Task[tuple[int, dict[str, Any]]]] = set()
