@@ -259,6 +259,21 @@ def test_an_agent_candidate_answers_with_a_turn_per_row(
     assert reply.status_code == 400 and "model" in reply.json()["error"]["message"]
 
 
+def test_an_agent_candidate_needs_an_agents_provider(backend: str, tmp_path: Path) -> None:
+    no_agents = config(backend)
+    no_agents["apis"].remove("agents")
+    del no_agents["providers"]["agents"]
+    with StackServer(no_agents, env={"STACK_HOME": str(tmp_path)}) as server:
+        rows = {"type": "rows", "rows": mmlu_rows()}
+        body = {"purpose": "eval/messages-answer", "source": rows, "dataset_id": "d"}
+        httpx.post(f"{server.url}/v1/datasets", json=body).raise_for_status()
+        body = {"benchmark_id": "b", "dataset_id": "d", "scoring_functions": ["basic::equality"]}
+        httpx.post(f"{server.url}/v1/eval/benchmarks", json=body).raise_for_status()
+        run = {"benchmark_config": {"eval_candidate": AGENT}}
+        reply = httpx.post(f"{server.url}/v1/eval/benchmarks/b/jobs", json=run)
+        assert reply.status_code == 400 and "agents provider" in reply.json()["error"]["message"]
+
+
 def test_a_job_killed_with_its_server_finishes_after_restart(backend: str, tmp_path: Path) -> None:
     count = 60
     env = {"STACK_HOME": str(tmp_path / "home")}
