@@ -49,7 +49,7 @@ COMPANIONS: dict[str, tuple[str, ...]] = {
         "mcp",
     ),
     "datasetio-huggingface": ("datasetio-localfs",),
-    "eval": ("datasetio-localfs", "scoring-basic", "scoring-llm-as-judge", "vllm"),
+    "eval": ("datasetio-localfs", "scoring-basic", "scoring-llm-as-judge", "vllm", "agents"),
     "scoring-llm-as-judge": ("vllm",),
     "telemetry": ("datasetio-localfs",),
 }

@@ -1,8 +1,9 @@
 """``stack eval``: run benchmarks and scoring against a running stack over HTTP.
 
 ``run-benchmark`` starts one eval job per benchmark (``POST /v1/eval/benchmarks/{id}/jobs``),
-draws its progress (rows done of total, rows/s, ETA) from the job's status, and writes each
-benchmark's result as JSON and all of them as one HTML report (``stack_core.eval_report``).
+draws its progress (rows done of total, rows/s, ETA, the accuracy of the rows done) from the job's
+status, and writes each benchmark's result as JSON and all of them as one HTML report
+(``stack_core.eval_report``).
 ``run-scoring`` scores a registered dataset's rows (``POST /v1/scoring/score-batch``).
 """
 
@@ -34,18 +35,21 @@ def _reply(response: httpx.Response) -> Any:
 
 
 class Progress:
-    """One line redrawn in place: a bar, rows done of total, rows/s and the time left."""
+    """One line redrawn in place: a bar, rows done of total, rows/s, the time left and the running
+    accuracy (the provider's score of the rows done by the first scoring function)."""
 
     def __init__(self, label: str, out: TextIO = sys.stderr) -> None:
         self.label, self.out, self.began = label, out, time.monotonic()
 
-    def draw(self, done: int, total: int | None) -> None:
+    def draw(self, done: int, total: int | None, accuracy: float | None = None) -> None:
         elapsed = max(time.monotonic() - self.began, 1e-6)
         rate = done / elapsed
         share = done / total if total else 0.0
         bar = "#" * int(share * 30)
         eta = f"{(total - done) / rate:.0f}s" if total and rate > 0 else "?"
-        self.out.write(f"\r{self.label} [{bar:<30}] {done}/{total or '?'} {rate:.1f} rows/s ETA {eta}  ")
+        score = f" acc {accuracy:.4f}" if accuracy is not None else ""
+        line = f"\r{self.label} [{bar:<30}] {done}/{total or '?'} {rate:.1f} rows/s ETA {eta}{score}  "
+        self.out.write(line)
         self.out.flush()
 
     def close(self, note: str) -> None:
@@ -60,7 +64,7 @@ def _run_one(client: httpx.Client, benchmark_id: str, config: dict[str, Any], po
     while job["status"] not in ("completed", "failed", "cancelled"):
         time.sleep(poll)
         job = _reply(client.get(f"{base}/jobs/{job['job_id']}"))
-        progress.draw(int(job.get("rows_done") or 0), job.get("rows_total"))
+        progress.draw(int(job.get("rows_done") or 0), job.get("rows_total"), job.get("running_accuracy"))
     if job["status"] != "completed":
         progress.close(job["status"])
         raise StackError(f"benchmark {benchmark_id}: job {job['job_id']} {job['status']}: {job.get('error')}")

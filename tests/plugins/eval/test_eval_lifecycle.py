@@ -54,9 +54,10 @@ def config(backend: str, **eval_config: Any) -> dict[str, Any]:
 
     return {
         "version": 2,
-        "apis": ["inference", "datasetio", "scoring", "eval"],
+        "apis": ["inference", "datasetio", "scoring", "eval", "agents"],
         "providers": {
             "inference": [entry("vllm", "remote::vllm", url=f"{backend}/v1")],
+            "agents": [entry("agents", "inline::meta-reference")],
             "datasetio": [entry("localfs", "inline::localfs")],
             "scoring": [entry("basic", "inline::basic"), entry("llm-as-judge", "inline::llm-as-judge")],
             "eval": [entry("meta-reference", "inline::meta-reference", **eval_config)],
@@ -223,6 +224,56 @@ def test_a_benchmark_runs_as_a_job(client: LlamaStackClient) -> None:
     assert [r["score"] for r in rows.scores["basic::subset_of"].score_rows] == [1.0, 0.0]
 
 
+AGENT = {"type": "agent", "config": {"model": "llm", "instructions": "You answer multiple choice questions."}}
+
+
+def test_an_agent_candidate_answers_with_a_turn_per_row(
+    client: LlamaStackClient, server: StackServer
+) -> None:
+    client.datasets.register(
+        purpose="eval/messages-answer", source={"type": "rows", "rows": mmlu_rows()}, dataset_id="mmlu-agent"
+    )
+    client.benchmarks.register(
+        benchmark_id="mmlu-agent",
+        dataset_id="mmlu-agent",
+        scoring_functions=["basic::regex_parser_multiple_choice_answer"],
+    )
+    agents = f"{server.url}/v1/agents"
+    agents_before = httpx.get(agents).json()["data"]
+    job = client.eval.run_eval("mmlu-agent", benchmark_config={"eval_candidate": AGENT})  # type: ignore[typeddict-item]
+    assert wait_for(client, "mmlu-agent", job.job_id).status == "completed"
+    result = client.eval.jobs.retrieve(job.job_id, benchmark_id="mmlu-agent")
+    assert [g["generated_answer"] for g in result.generations] == [f"[llm] echo: {q}" for q, _ in QUESTIONS]
+    aggregate = result.scores["basic::regex_parser_multiple_choice_answer"].aggregated_results
+    assert aggregate["accuracy"] == ACCURACY
+    rows = client.eval.evaluate_rows(
+        "mmlu-agent",
+        input_rows=mmlu_rows()[::3],
+        scoring_functions=["basic::subset_of"],
+        benchmark_config={"eval_candidate": AGENT},  # type: ignore[typeddict-item]
+    )
+    assert [r["score"] for r in rows.scores["basic::subset_of"].score_rows] == [1.0, 0.0]
+    assert httpx.get(agents).json()["data"] == agents_before  # each run's agent deleted
+    bad = {"eval_candidate": {"type": "agent", "config": {"instructions": "no model"}}}
+    reply = httpx.post(f"{server.url}/v1/eval/benchmarks/mmlu-agent/jobs", json={"benchmark_config": bad})
+    assert reply.status_code == 400 and "model" in reply.json()["error"]["message"]
+
+
+def test_an_agent_candidate_needs_an_agents_provider(backend: str, tmp_path: Path) -> None:
+    no_agents = config(backend)
+    no_agents["apis"].remove("agents")
+    del no_agents["providers"]["agents"]
+    with StackServer(no_agents, env={"STACK_HOME": str(tmp_path)}) as server:
+        rows = {"type": "rows", "rows": mmlu_rows()}
+        body = {"purpose": "eval/messages-answer", "source": rows, "dataset_id": "d"}
+        httpx.post(f"{server.url}/v1/datasets", json=body).raise_for_status()
+        body = {"benchmark_id": "b", "dataset_id": "d", "scoring_functions": ["basic::equality"]}
+        httpx.post(f"{server.url}/v1/eval/benchmarks", json=body).raise_for_status()
+        run = {"benchmark_config": {"eval_candidate": AGENT}}
+        reply = httpx.post(f"{server.url}/v1/eval/benchmarks/b/jobs", json=run)
+        assert reply.status_code == 400 and "agents provider" in reply.json()["error"]["message"]
+
+
 def test_a_job_killed_with_its_server_finishes_after_restart(backend: str, tmp_path: Path) -> None:
     count = 60
     env = {"STACK_HOME": str(tmp_path / "home")}
@@ -247,6 +298,7 @@ def test_a_job_killed_with_its_server_finishes_after_restart(backend: str, tmp_p
             ) is not None and status.rows_done < 8:  # type: ignore[attr-defined]
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
+            assert status is not None and 0.0 <= status.running_accuracy <= 1.0  # type: ignore[attr-defined]
             assert first.process is not None
             os.kill(first.process.pid, signal.SIGKILL)
             first.process.wait(10)
@@ -254,6 +306,7 @@ def test_a_job_killed_with_its_server_finishes_after_restart(backend: str, tmp_p
         with StackServer(slow, env=env) as second, LlamaStackClient(base_url=second.url) as client:
             done = wait_for(client, "big", job.job_id, timeout=120)
             assert done.status == "completed"
+            assert done.running_accuracy == ACCURACY  # type: ignore[attr-defined]  # each row scored once
             result = client.eval.jobs.retrieve(job.job_id, benchmark_id="big")
             assert [g["generated_answer"] for g in result.generations] == [
                 f"[llm] echo: {r['input_query']}" for r in mmlu_rows(count)
@@ -292,6 +345,8 @@ def test_stack_eval_run_benchmark_writes_json_and_an_html_report(
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "4/4" in done.stderr and "rows/s" in done.stderr and "accuracy 0.5000" in done.stderr
+    running = re.findall(r" acc ([\d.]+)", done.stderr)  # the progress line's accuracy of the rows done
+    assert running and float(running[-1]) == ACCURACY, done.stderr
     result = json.loads((out / "mmlu-file.json").read_text())
     assert (
         result["scores"]["basic::regex_parser_multiple_choice_answer"]["aggregated_results"]["accuracy"]

@@ -138,6 +138,11 @@ class EvalJob(ApiModel):
     status: EvalJobStatus
     rows_done: int = 0
     rows_total: int | None = None
+    running_accuracy: float | None = Field(
+        default=None,
+        description="The mean score of the rows done by the benchmark's first scoring function "
+        "(None before a row has a numeric score).",
+    )
     error: dict[str, str] | None = None
 
 

@@ -4,21 +4,25 @@
 params and returns it ``scheduled``; whichever server process claims the job reads the dataset's
 first ``num_examples`` rows, answers them with at most ``max_concurrency`` generations in flight
 (in any order) and saves them ``batch_size`` at a time (``generations``), reporting rows done of
-total after each save. A job resumed after its process died (even by ``kill -9``) skips the rows
-already saved, so no row is answered twice or left out. When every row has an answer the rows,
-with their ``generated_answer``, are scored through the Scoring API and the ``EvaluateResponse`` is
-the job's result. Cancelling stops the job at its next save.
+total after each save. Each batch is scored by the benchmark's first scoring function as it is
+saved, so the job's status carries the running accuracy of the rows done (that function scores
+every row twice: once with its batch, once in the final scoring). A job resumed after its process
+died (even by ``kill -9``) skips the rows already saved, so no row is answered twice or left out.
+When every row has an answer the rows, with their ``generated_answer``, are scored through the
+Scoring API and the ``EvaluateResponse`` is the job's result. Cancelling stops the job at its next save.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from stack_core import (
     AgentCandidate,
+    ApiHandle,
     Benchmark,
     BenchmarkConfig,
     ConflictError,
@@ -43,6 +47,7 @@ from stack_core import (
 )
 from stack_core.apis.eval import EvalJobStatus
 
+from .agent import AgentRun, agent_config
 from .candidate import generate
 from .config import EvalConfig
 from .generations import Generations
@@ -57,13 +62,12 @@ _STATUS: dict[str, EvalJobStatus] = {
 }
 
 
-def _model(config: BenchmarkConfig) -> ModelCandidate:
-    candidate = config.eval_candidate
-    if isinstance(candidate, AgentCandidate):
-        raise UnsupportedError(
-            "Agent candidates are not supported yet; use a model candidate.", param="eval_candidate"
-        )
-    return candidate
+Answer = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def _number(score: Any) -> float | None:
+    """A score as a number; None when it is not one (a judge's label, say)."""
+    return None if isinstance(score, bool) or not isinstance(score, int | float) else float(score)
 
 
 class MetaReferenceEval:
@@ -72,6 +76,7 @@ class MetaReferenceEval:
         self.inference: InferenceClient = context.inference
         self.datasetio: DatasetIOClient = context.datasetio
         self.scoring: ScoringClient = context.scoring
+        self.agents: ApiHandle | None = context.deps.get("agents")
         self.generations = Generations(context.database)
 
     @staticmethod
@@ -81,11 +86,32 @@ class MetaReferenceEval:
             raise ProviderReplyError("inline::meta-reference was called without a routed benchmark")
         return benchmark
 
+    def _agents(self, candidate: AgentCandidate) -> ApiHandle:
+        """The Agents API an agent candidate runs on (its config checked); none configured is a 400."""
+        agent_config(candidate)
+        if self.agents is None:
+            raise UnsupportedError(
+                "An agent candidate needs an agents provider in the stack.", param="eval_candidate"
+            )
+        return self.agents
+
+    @contextlib.asynccontextmanager
+    async def _answerer(self, config: BenchmarkConfig) -> AsyncIterator[Answer]:
+        """How the candidate answers a row: a model's chat completion, or a turn of an agent made
+        for the run and deleted after it."""
+        candidate = config.eval_candidate
+        if isinstance(candidate, ModelCandidate):
+            yield functools.partial(generate, self.inference, candidate)
+            return
+        async with AgentRun(self._agents(candidate), candidate) as run:
+            yield run.answer
+
     # -- routes -------------------------------------------------------------------------------
 
     async def run_eval(self, request: RunEvalRequest) -> EvalJob:
         benchmark = self._benchmark()
-        _model(request.benchmark_config)
+        if isinstance(candidate := request.benchmark_config.eval_candidate, AgentCandidate):
+            self._agents(candidate)
         params = {
             "benchmark_id": benchmark.identifier,
             "dataset_id": benchmark.dataset_id,
@@ -96,14 +122,14 @@ class MetaReferenceEval:
         return self._status(job)
 
     async def evaluate_rows(self, request: EvaluateRowsRequest) -> EvaluateResponse:
-        candidate = _model(request.benchmark_config)
         bound = asyncio.Semaphore(self.config.max_concurrency)
+        async with self._answerer(request.benchmark_config) as answer:
 
-        async def one(row: Mapping[str, Any]) -> dict[str, Any]:
-            async with bound:
-                return await generate(self.inference, candidate, row)
+            async def one(row: Mapping[str, Any]) -> dict[str, Any]:
+                async with bound:
+                    return await answer(row)
 
-        generations = list(await asyncio.gather(*(one(row) for row in request.input_rows)))
+            generations = list(await asyncio.gather(*(one(row) for row in request.input_rows)))
         return await self._score(
             request.input_rows, generations, request.scoring_functions, request.benchmark_config
         )
@@ -119,17 +145,19 @@ class MetaReferenceEval:
         return job
 
     @staticmethod
-    def _status(job: Job) -> EvalJob:
+    def _status(job: Job, running_accuracy: float | None = None) -> EvalJob:
         return EvalJob(
             job_id=job.id,
             status=_STATUS[job.status],
             rows_done=job.done,
             rows_total=job.total,
+            running_accuracy=running_accuracy,
             error=job.error,
         )
 
     async def job_status(self, request: EvalJobRequest) -> EvalJob:
-        return self._status(await self._job(request))
+        job = await self._job(request)
+        return self._status(job, await self.generations.accuracy(job.id))
 
     async def job_cancel(self, request: EvalJobRequest) -> None:
         await self._job(request)
@@ -161,21 +189,40 @@ class MetaReferenceEval:
     async def run(self, job: JobHandle) -> dict[str, Any]:
         """The job runner (idempotent: a resumed run skips the rows already answered)."""
         config = BenchmarkConfig.model_validate(job.params["config"])
-        candidate = _model(config)
         rows = [row async for row in self.datasetio.rows(job.params["dataset_id"], stop=config.num_examples)]
         done = await self.generations.done(job.id)
         await job.progress(len(done), len(rows))
-        await self._generate(job, candidate, rows, [i for i in range(len(rows)) if i not in done], len(done))
+        if pending := [i for i in range(len(rows)) if i not in done]:
+            async with self._answerer(config) as answer:
+                await self._generate(job, answer, config, rows, pending, len(done))
         generations = await self.generations.all(job.id)
         if len(generations) != len(rows):
             raise StackError(f"job {job.id}: {len(generations)} generations saved for {len(rows)} rows")
         result = await self._score(rows, generations, job.params["scoring_functions"], config)
         return result.model_dump(mode="json")
 
+    async def _running_scores(
+        self,
+        job: JobHandle,
+        config: BenchmarkConfig,
+        rows: Sequence[Mapping[str, Any]],
+        batch: Mapping[int, Mapping[str, Any]],
+    ) -> dict[int, float | None]:
+        """Each batch row's score by the first scoring function (None when not a number)."""
+        functions = job.params["scoring_functions"]
+        if not batch or not functions:
+            return {}
+        first = functions[0]
+        merged = [{**rows[i], **g} for i, g in batch.items()]
+        scored = await self.scoring.score(merged, {first: config.scoring_params.get(first)})
+        rows_scored = zip(batch, scored.results[first].score_rows, strict=True)
+        return {i: _number(row.get("score")) for i, row in rows_scored}
+
     async def _generate(
         self,
         job: JobHandle,
-        candidate: ModelCandidate,
+        answer: Answer,
+        config: BenchmarkConfig,
         rows: Sequence[Mapping[str, Any]],
         pending: list[int],
         done: int,
@@ -183,7 +230,7 @@ class MetaReferenceEval:
         """Answer the ``pending`` rows, ``max_concurrency`` at a time, saving batches as they fill."""
 
         async def one(index: int) -> tuple[int, dict[str, Any]]:
-            return index, await generate(self.inference, candidate, rows[index])
+            return index, await answer(rows[index])
 
         queue = iter(pending)
         running: set[asyncio.Task[tuple[int, dict[str, Any]]]] = set()
@@ -197,7 +244,8 @@ class MetaReferenceEval:
                 finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 batch.update(task.result() for task in finished)
                 if len(batch) >= self.config.batch_size or not running:
-                    await self.generations.save(job.id, batch)
+                    scores = await self._running_scores(job, config, rows, batch)
+                    await self.generations.save(job.id, batch, scores)
                     done += len(batch)
                     batch = {}
                     await job.progress(done, len(rows))
