@@ -51,7 +51,7 @@ COMPANIONS: dict[str, tuple[str, ...]] = {
     "datasetio-huggingface": ("datasetio-localfs",),
     "eval": ("datasetio-localfs", "scoring-basic", "scoring-llm-as-judge", "vllm", "agents"),
     "scoring-llm-as-judge": ("vllm",),
-    "telemetry": ("datasetio-localfs",),
+    "telemetry": ("vllm", "datasetio-localfs"),
 }
 
 
