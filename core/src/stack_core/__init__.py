@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "provider_data_object": "stack_core.context",
     "native_tool_choice": "stack_core.clients.inference_native",
     "native_sampling_options": "stack_core.clients.inference_native",
     "native_to_openai_messages": "stack_core.clients.inference_native",
@@ -399,6 +400,7 @@ __all__ = [
     "outbound_headers",
     "paginate",
     "provider_data",
+    "provider_data_object",
     "resource_api",
     "route_template",
     "routed_resource",
@@ -546,7 +548,7 @@ if TYPE_CHECKING:
         TelemetryConfig,
         load_config,
     )
-    from .context import current_user, outbound_headers, provider_data, routed_resource
+    from .context import current_user, outbound_headers, provider_data, provider_data_object, routed_resource
     from .distribution import find_config
     from .errors import (
         AuthenticationError,

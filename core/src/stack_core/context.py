@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
+from typing import Any
 
 import orjson
 
@@ -14,6 +15,7 @@ __all__ = [
     "current_user",
     "outbound_headers",
     "provider_data",
+    "provider_data_object",
     "provider_data_value",
     "routed_resource",
 ]
@@ -31,17 +33,23 @@ outbound_headers: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("stack_ou
 plugin's W3C ``traceparent`` of the current provider-call span)."""
 
 
-def provider_data_value(key: str) -> str | None:
-    """The value under ``key`` in the request's provider-data header (e.g. a per-request API key),
-    or ``None``; a header that is not a JSON object is a 400."""
+def provider_data_object() -> dict[str, Any]:
+    """The request's provider-data header as a JSON object (``{}`` when there is none); a header
+    that is not a JSON object is a 400."""
     raw = provider_data.get()
     if not raw:
-        return None
+        return {}
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         data = None
     if not isinstance(data, dict):
         raise BadRequestError("X-Stack-Provider-Data must be a JSON object.")
-    value = data.get(key)
+    return data
+
+
+def provider_data_value(key: str) -> str | None:
+    """The value under ``key`` in the request's provider-data header (e.g. a per-request API key),
+    or ``None``; a header that is not a JSON object is a 400."""
+    value = provider_data_object().get(key)
     return str(value) if value else None

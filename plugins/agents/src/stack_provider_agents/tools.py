@@ -29,6 +29,7 @@ from stack_core import (
     ToolRuntimeClient,
     VectorStoresClient,
     provider_data,
+    provider_data_object,
 )
 from stack_core.apis.responses import (
     FileSearchResult,
@@ -114,7 +115,7 @@ def _mcp_headers(url: str, spec: McpTool) -> Any:
     if not headers:
         yield
         return
-    data = json.loads(provider_data.get() or "{}")
+    data = provider_data_object()
     data.setdefault("mcp_headers", {})[url] = headers
     token = provider_data.set(json.dumps(data))
     try:

@@ -35,7 +35,7 @@ from stack_core import (
     ToolInvocation,
     ToolInvocationResult,
     current_user,
-    provider_data,
+    provider_data_object,
 )
 
 from .config import McpConfig, Transport
@@ -90,14 +90,7 @@ def endpoint(group: ToolGroup) -> str:
 
 def request_headers(uri: str) -> dict[str, str]:
     """The current request's headers for ``uri`` from its provider data (``mcp_headers``)."""
-    raw = provider_data.get()
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError:
-        raise BadRequestError("X-Stack-Provider-Data must be a JSON object.") from None
-    by_uri = data.get("mcp_headers") if isinstance(data, dict) else None
+    by_uri = provider_data_object().get("mcp_headers")
     headers = by_uri.get(uri) if isinstance(by_uri, dict) else None
     if headers is None:
         return {}
