@@ -8,10 +8,14 @@ find-links, indexes and constraints pip is configured with, so both install the 
 from __future__ import annotations
 
 import ast
+import fcntl
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -129,13 +133,24 @@ def built_wheels(session: nox.Session) -> list[str]:
     """``--find-links`` to llama-cpp-python's wheel, built on first use with pip (``pip wheel``
     takes CMAKE_ARGS): uv's own build cache is keyed by the sdist's HTTP revision, and an index
     that re-validates it makes uv compile again in every session (seen here)."""
-    if not any(WHEELS.glob("llama_cpp_python-*.whl")):
-        declared = plugin_project("llama-cpp")["dependencies"]
-        requirement = next(r for r in declared if r.startswith("llama-cpp-python"))
-        session.install("pip")
-        session.run(
-            "python", "-m", "pip", "wheel", "--no-deps", "-w", str(WHEELS), requirement, env=LLAMA_CPP_BUILD
-        )
+    WHEELS.mkdir(parents=True, exist_ok=True)
+    with (WHEELS / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # sessions running side by side (`ci`) build it once
+        if not any(WHEELS.glob("llama_cpp_python-*.whl")):
+            declared = plugin_project("llama-cpp")["dependencies"]
+            requirement = next(r for r in declared if r.startswith("llama-cpp-python"))
+            session.install("pip")
+            session.run(
+                "python",
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "-w",
+                str(WHEELS),
+                requirement,
+                env=LLAMA_CPP_BUILD,
+            )
     return ["--find-links", str(WHEELS)]
 
 
@@ -221,6 +236,87 @@ def fuzz(session: nox.Session) -> None:
     install_stack(session, *FUZZ_PLUGINS, extras="")
     session.install(SCHEMATHESIS)
     session.run("python", "tests/fuzz/fuzz_stack.py", *session.posargs)
+
+
+# What `nox` runs (through `ci`): every check, each in a session of its own.
+CHECKS = (
+    "tests",  # the longest first: `ci` starts sessions in this order when no durations are on record
+    "typecheck",
+    "fuzz",
+    *(f"kernel-{version}" for version in KERNEL_PYTHONS),
+    *(f"plugin({p})" for p in sorted(PLUGINS, key=lambda p: -len(COMPANIONS.get(p, ())))),
+    "lint",
+)
+LOGS = ROOT / ".nox" / "logs"
+SESSION_TIMEOUT_S = 30 * 60
+nox.options.sessions = ["ci"]
+
+
+@nox.session(venv_backend="none")
+def ci(session: nox.Session) -> None:
+    """The default: every session in ``CHECKS`` as a child ``nox -s NAME``, ``STACK_NOX_JOBS`` at a
+    time (default: one per core, plus one, as most of a session waits on installs and on the servers
+    its tests start), the longest first by the durations of the last run here. Each one's output
+    goes to .nox/logs/NAME.log, printed whole when it fails; a session past 30 minutes is killed.
+    Fails when any session fails. ``nox -s ci -- NAME ...`` runs only those."""
+    names = list(session.posargs or CHECKS)
+    jobs = int(os.environ.get("STACK_NOX_JOBS") or (os.cpu_count() or 1) + 1)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    record = LOGS / "durations.json"
+    durations: dict[str, float] = json.loads(record.read_text()) if record.is_file() else {}
+    names.sort(key=lambda n: -durations.get(n, 1e9 - CHECKS.index(n) if n in CHECKS else 0))
+    began = time.monotonic()
+    results = _run_children(session, names, jobs)
+    record.write_text(json.dumps({**durations, **{n: took for n, (_, took) in results.items()}}, indent=1))
+    failed = [n for n in names if results[n][0] != 0]
+    for name in failed:
+        print(f"\n======== {name}: .nox/logs/{_log_name(name)} ========", flush=True)
+        print(_log_of(name).read_text(errors="replace"), flush=True)
+    session.log(f"Ran {len(names)} sessions, {jobs} at a time, in {time.monotonic() - began:.0f} s:")
+    for name in names:
+        code, took = results[name]
+        session.log(f"* {name}: {'success' if code == 0 else f'failed (exit {code})'}, took {took:.0f} s")
+    if failed:
+        session.error(f"{len(failed)} of {len(names)} sessions failed: {', '.join(failed)}")
+
+
+def _log_name(name: str) -> str:
+    return name.replace("(", "-").replace(")", "") + ".log"
+
+
+def _log_of(name: str) -> Path:
+    return LOGS / _log_name(name)
+
+
+def _run_children(session: nox.Session, names: list[str], jobs: int) -> dict[str, tuple[int, float]]:
+    """Run ``nox -s NAME`` for each name, ``jobs`` at a time: {name: (exit code, seconds)}."""
+    pending, running = list(names), {}
+    results: dict[str, tuple[int, float]] = {}
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                name = pending.pop(0)
+                with _log_of(name).open("wb") as log:
+                    command = [sys.executable, "-m", "nox", "-s", name]
+                    child = subprocess.Popen(
+                        command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                    )
+                running[name] = (child, time.monotonic())
+            time.sleep(0.2)
+            for name, (child, started) in list(running.items()):
+                took = time.monotonic() - started
+                if child.poll() is None and took > SESSION_TIMEOUT_S:
+                    os.killpg(child.pid, signal.SIGKILL)
+                    child.wait()
+                if child.returncode is not None:
+                    del running[name]
+                    results[name] = (child.returncode, took)
+                    outcome = "success" if child.returncode == 0 else f"FAILED (exit {child.returncode})"
+                    session.log(f"{name}: {outcome} in {took:.0f} s ({len(results)}/{len(names)} done)")
+    finally:
+        for child, _ in running.values():
+            os.killpg(child.pid, signal.SIGTERM)
+    return results
 
 
 @nox.session(default=False)

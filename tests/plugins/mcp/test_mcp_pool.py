@@ -43,7 +43,8 @@ def url() -> Iterator[str]:
 
 @pytest.fixture
 async def runtime() -> AsyncIterator[McpToolRuntime]:
-    runtime = McpToolRuntime(McpConfig(timeout_s=2, connect_timeout_s=2), "mcp")
+    # generous: a call that timed out on a loaded machine would open a second session
+    runtime = McpToolRuntime(McpConfig(timeout_s=20, connect_timeout_s=20), "mcp")
     yield runtime
     await runtime.shutdown()
 
@@ -189,16 +190,18 @@ async def test_idle_sessions_close_and_unregister_and_shutdown_close_the_rest(ur
 
 
 @pytest.mark.parametrize("wire", WIRES)
-async def test_a_slow_tool_times_out_and_leaves_the_session_usable(
-    runtime: McpToolRuntime, url: str, wire: str
-) -> None:
+async def test_a_slow_tool_times_out_and_leaves_the_session_usable(url: str, wire: str) -> None:
+    runtime = McpToolRuntime(McpConfig(timeout_s=2), "mcp")
     where = group(f"{url}/{wire}")
-    await call(runtime, where, "ping")
-    began = time.monotonic()
-    with pytest.raises(ProviderTimeoutError, match=f"'mcp::t' at {url}/{wire}"):
-        await call(runtime, where, "slow", seconds=30)
-    assert 2 <= time.monotonic() - began < 4
-    assert (await call(runtime, where, "ping")).content and len(runtime.pool) == 1
+    try:
+        await call(runtime, where, "ping")
+        began = time.monotonic()
+        with pytest.raises(ProviderTimeoutError, match=f"'mcp::t' at {url}/{wire}"):
+            await call(runtime, where, "slow", seconds=30)
+        assert 2 <= time.monotonic() - began < 6
+        assert (await call(runtime, where, "ping")).content and len(runtime.pool) == 1
+    finally:
+        await runtime.shutdown()
 
 
 @pytest.mark.parametrize("wire", [*WIRES, "other"])

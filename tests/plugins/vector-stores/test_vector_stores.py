@@ -193,7 +193,8 @@ def test_rag_end_to_end_ranks_the_right_document_first(client: openai.OpenAI) ->
     batch = client.vector_stores.file_batches.create_and_poll(
         vector_store_id=store.id, file_ids=list(ids.values()), **POLL
     )
-    assert batch.file_counts.completed == len(documents), batch
+    errors = {f.id: f.last_error for f in client.vector_stores.files.list(store.id) if f.last_error}
+    assert batch.file_counts.completed == len(documents), (batch, errors)
     questions = {
         "How do plants make food from light?": "photosynthesis.txt",
         "What makes a mountain explode with lava?": "volcanoes.md",
