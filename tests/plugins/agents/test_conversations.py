@@ -73,3 +73,14 @@ def test_conversation_and_previous_response_id_are_exclusive(client: openai.Open
         client.responses.create(model=MODEL, input="hi", conversation=conv.id, previous_response_id=made.id)
     with pytest.raises(openai.NotFoundError):
         client.responses.create(model=MODEL, input="hi", conversation="conv_missing")
+
+
+def test_an_item_id_used_twice_is_a_client_error_that_loses_nothing(client: openai.OpenAI) -> None:
+    conv = client.conversations.create(items=[{**said("user", "hello"), "id": "msg_1"}])
+    with pytest.raises(openai.ConflictError, match="'.*msg_1' already exists"):
+        client.conversations.items.create(conv.id, items=[{**said("user", "again"), "id": "msg_1"}])
+    twice = [{**said("user", "a"), "id": "msg_2"}, {**said("user", "b"), "id": "msg_2"}]
+    with pytest.raises(openai.BadRequestError, match="given more than once: msg_2"):
+        client.conversations.items.create(conv.id, items=twice)
+    kept = list(client.conversations.items.list(conv.id, order="asc"))
+    assert [(i.id, i.content[0].text) for i in kept] == [("msg_1", "hello")]  # type: ignore[union-attr]

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from stack_core import NotFoundError, OwnedObjects, ProviderContext
+from stack_core import BadRequestError, NotFoundError, OwnedObjects, ProviderContext
 from stack_core.apis.conversations import (
     AddItemsRequest,
     Conversation,
@@ -74,6 +74,11 @@ class ConversationStore:
         """Append items (each given an id if it has none, text as parts) to a conversation; the items."""
         await self.get(conversation_id)
         stamped, now = [with_parts(i) for i in with_ids(items)], time.time_ns()
+        ids = [item.id for item in stamped]
+        if twice := sorted({i for i in ids if ids.count(i) > 1}):
+            raise BadRequestError(
+                f"Item ids must be unique; given more than once: {', '.join(twice)}.", param="items"
+            )
         for n, item in enumerate(stamped):
             body = {"item": _ITEM.dump_python(item, mode="json"), "position": [now, n]}
             await self.items.create(f"{conversation_id}/{item.id}", body)

@@ -84,6 +84,18 @@ class Engine:
             if template
             else None
         )
+        self._warm()
+
+    def _warm(self) -> None:
+        """Generate one token at load, so that the first request does not pay for what llama.cpp
+        and llama-cpp-python do once (compute buffers sized on the first decode, lazy imports)."""
+        from llama_cpp.llama_grammar import LlamaGrammar  # noqa: F401  (what _grammar imports)
+
+        for _ in self.llama.create_completion(
+            prompt=[max(self.llama.token_bos(), 0)], max_tokens=1, stream=True
+        ):
+            pass
+        self.llama.reset()  # type: ignore[no-untyped-call]
 
     def _token_text(self, token: int) -> str:
         return self.llama.detokenize([token], special=True).decode(errors="replace") if token >= 0 else ""
