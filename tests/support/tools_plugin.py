@@ -54,7 +54,7 @@ class ToolsConfig(BaseModel):
 
 class ScriptedTools:
     """Group args: ``tools`` (names of ``TOOLS`` the group has), ``broken`` (listing fails),
-    ``delay`` (seconds each call takes)."""
+    ``delay`` (seconds each call takes: a number, or a number per tool name)."""
 
     def __init__(self, config: ToolsConfig, context: ProviderContext) -> None:
         self.listings: Counter[str] = Counter()
@@ -72,7 +72,8 @@ class ScriptedTools:
 
     async def invoke_tool(self, call: ToolInvocation) -> ToolInvocationResult:
         self.calls.append((call.group.identifier, call.tool_name, dict(call.kwargs)))
-        await asyncio.sleep(float((call.group.args or {}).get("delay") or 0))
+        delay = (call.group.args or {}).get("delay") or 0
+        await asyncio.sleep(float(delay.get(call.tool_name, 0) if isinstance(delay, dict) else delay))
         if call.tool_name == "fail":
             return ToolInvocationResult(error_message="the tool failed", error_code=1)
         return ToolInvocationResult(content=f"{call.group.identifier}:{call.tool_name}:{dict(call.kwargs)}")

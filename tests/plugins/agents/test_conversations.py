@@ -77,7 +77,7 @@ def test_conversation_and_previous_response_id_are_exclusive(client: openai.Open
 
 def test_an_item_id_used_twice_is_a_client_error_that_loses_nothing(client: openai.OpenAI) -> None:
     conv = client.conversations.create(items=[{**said("user", "hello"), "id": "msg_1"}])
-    with pytest.raises(openai.ConflictError, match="'.*msg_1' already exists"):
+    with pytest.raises(openai.ConflictError, match=r"'.*msg_1' already exists"):
         client.conversations.items.create(conv.id, items=[{**said("user", "again"), "id": "msg_1"}])
     twice = [{**said("user", "a"), "id": "msg_2"}, {**said("user", "b"), "id": "msg_2"}]
     with pytest.raises(openai.BadRequestError, match="given more than once: msg_2"):

@@ -4,6 +4,7 @@ arguments; require_approval holds a call until the next response approves it."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,7 +15,8 @@ import pytest
 import tools_plugin
 from responses_stack import MODEL
 
-from stack_core import create_app
+from stack_core import Stack, create_app
+from stack_core.apis.responses import CreateResponseRequest
 from stack_core.plugins import discover
 
 MCP_URL = "http://tools.test/mcp"
@@ -29,13 +31,16 @@ def mcp(require_approval: str) -> Any:
     }
 
 
-@pytest.fixture
-async def stack(backend: str) -> AsyncIterator[tuple[openai.AsyncOpenAI, tools_plugin.ScriptedTools]]:
+@contextlib.asynccontextmanager
+async def scripted_stack(
+    backend: str, delay: float | dict[str, float]
+) -> AsyncIterator[tuple[openai.AsyncOpenAI, tools_plugin.ScriptedTools, Stack]]:
+    """A stack (in-process) whose MCP tool group is scripted, each call taking ``delay`` seconds."""
     group = {
         "toolgroup_id": "scripted-mcp",
         "provider_id": "scripted",
         "mcp_endpoint": {"uri": MCP_URL},
-        "args": {"tools": ["echo", "describe"], "delay": 0.5},
+        "args": {"tools": ["echo", "describe"], "delay": delay},
     }
     config = {
         "providers": {
@@ -52,7 +57,14 @@ async def stack(backend: str) -> AsyncIterator[tuple[openai.AsyncOpenAI, tools_p
         tools = app.state.stack.api("tool_runtime").providers["scripted"]
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://stack/v1") as http:
-            yield openai.AsyncOpenAI(base_url="http://stack/v1", api_key="unused", http_client=http), tools
+            client = openai.AsyncOpenAI(base_url="http://stack/v1", api_key="unused", http_client=http)
+            yield client, tools, app.state.stack
+
+
+@pytest.fixture
+async def stack(backend: str) -> AsyncIterator[tuple[openai.AsyncOpenAI, tools_plugin.ScriptedTools]]:
+    async with scripted_stack(backend, 0.5) as (client, tools, _):
+        yield client, tools
 
 
 async def test_two_tool_calls_of_one_step_run_concurrently_with_their_own_arguments(
@@ -110,6 +122,22 @@ async def test_mcp_tool_events_stream(stack: tuple[openai.AsyncOpenAI, tools_plu
     ):
         assert expected in events
     assert final.output_text.startswith(f"[{MODEL}] tool result: scripted-mcp:describe:")
+
+
+async def test_each_server_call_ends_in_the_stream_when_it_ends(backend: str) -> None:
+    """Of two calls in one step, the quick one's ``mcp_call`` is done while the slow one runs (the
+    provider's own event stream: the ASGI test transport would hand over the body only at its end)."""
+    async with scripted_stack(backend, {"echo": 0.0, "describe": 1.0}) as (_, _, stack):
+        responses = stack.api("responses").providers["builtin"]
+        request = CreateResponseRequest(
+            model=MODEL, input="echo and describe", tools=[mcp("never")], stream=True
+        )
+        stamps: list[tuple[str, float]] = []
+        async for event in await responses.create_response(request):
+            if event.type == "response.output_item.done" and event.item.type == "mcp_call":
+                stamps.append((event.item.name, time.perf_counter()))
+    assert [name for name, _ in stamps] == ["echo", "describe"]
+    assert stamps[1][1] - stamps[0][1] > 0.8, "the quick call was reported only when the slow one ended"
 
 
 async def test_an_unregistered_mcp_server_with_no_mcp_provider_is_a_400(

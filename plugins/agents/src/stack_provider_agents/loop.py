@@ -276,13 +276,24 @@ class AgentLoop:
         yield StepStarted(step_id, "tool_execution")
         for call in calls:
             yield ToolCallStarted(step_id, call)
-        outcomes = await asyncio.gather(*(state.execute(call) for call in calls))
-        for call, outcome in zip(calls, outcomes, strict=True):
+        outcomes: dict[int, ToolOutcome] = {}
+        running = {asyncio.ensure_future(state.execute(call)): n for n, call in enumerate(calls)}
+        try:
+            while running:  # each call's end as it comes, not when the slowest one ends
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in sorted(done, key=running.__getitem__):
+                    n = running.pop(task)
+                    outcomes[n] = task.result()
+                    yield ToolCallDone(step_id, calls[n], outcomes[n])
+        finally:
+            for task in running:
+                task.cancel()
+        for n, call in enumerate(calls):
             state.messages.append(
-                {"role": "tool", "tool_call_id": call.id, "content": outcome.message_text()}
+                {"role": "tool", "tool_call_id": call.id, "content": outcomes[n].message_text()}
             )
-            yield ToolCallDone(step_id, call, outcome)
-        step = ToolStep(step_id, started, time.time(), tuple(calls), tuple(outcomes))
+        ordered = tuple(outcomes[n] for n in range(len(calls)))
+        step = ToolStep(step_id, started, time.time(), tuple(calls), ordered)
         state.steps.append(step)
         yield StepDone(step)
 
