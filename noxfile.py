@@ -247,6 +247,11 @@ CHECKS = (
     *(f"plugin({p})" for p in sorted(PLUGINS, key=lambda p: -len(COMPANIONS.get(p, ())))),
     "lint",
 )
+NEEDS_WHEELS = {
+    "typecheck",
+    "tests",
+    *(f"plugin({p})" for p in PLUGINS if "llama-cpp" in (p, *COMPANIONS.get(p, ()))),
+}
 LOGS = ROOT / ".nox" / "logs"
 SESSION_TIMEOUT_S = 30 * 60
 nox.options.sessions = ["ci"]
@@ -265,8 +270,12 @@ def ci(session: nox.Session) -> None:
     record = LOGS / "durations.json"
     durations: dict[str, float] = json.loads(record.read_text()) if record.is_file() else {}
     names.sort(key=lambda n: -durations.get(n, 1e9 - CHECKS.index(n) if n in CHECKS else 0))
+    waits: dict[str, str] = {}
+    if not any(WHEELS.glob("llama_cpp_python-*.whl")):  # built first, while other sessions run
+        names.insert(0, "wheels")
+        waits = {n: "wheels" for n in names if n in NEEDS_WHEELS}
     began = time.monotonic()
-    results = _run_children(session, names, jobs)
+    results = _run_children(session, names, jobs, waits)
     record.write_text(json.dumps({**durations, **{n: took for n, (_, took) in results.items()}}, indent=1))
     failed = [n for n in names if results[n][0] != 0]
     for name in failed:
@@ -288,14 +297,21 @@ def _log_of(name: str) -> Path:
     return LOGS / _log_name(name)
 
 
-def _run_children(session: nox.Session, names: list[str], jobs: int) -> dict[str, tuple[int, float]]:
-    """Run ``nox -s NAME`` for each name, ``jobs`` at a time: {name: (exit code, seconds)}."""
+def _run_children(
+    session: nox.Session, names: list[str], jobs: int, waits: dict[str, str]
+) -> dict[str, tuple[int, float]]:
+    """Run ``nox -s NAME`` for each name, ``jobs`` at a time, in order except that a name in
+    ``waits`` starts once the session it waits for has ended: {name: (exit code, seconds)}."""
     pending, running = list(names), {}
     results: dict[str, tuple[int, float]] = {}
     try:
         while pending or running:
-            while pending and len(running) < jobs:
-                name = pending.pop(0)
+            while len(running) < jobs:
+                ready = [n for n in pending if waits.get(n, n) == n or waits[n] in results]
+                if not ready:
+                    break
+                name = ready[0]
+                pending.remove(name)
                 with _log_of(name).open("wb") as log:
                     command = [sys.executable, "-m", "nox", "-s", name]
                     child = subprocess.Popen(
@@ -317,6 +333,12 @@ def _run_children(session: nox.Session, names: list[str], jobs: int) -> dict[str
         for child, _ in running.values():
             os.killpg(child.pid, signal.SIGTERM)
     return results
+
+
+@nox.session(default=False)
+def wheels(session: nox.Session) -> None:
+    """Build the wheels no index has (llama-cpp-python's) into .nox/wheels, once per clone."""
+    built_wheels(session)
 
 
 @nox.session(default=False)

@@ -6,7 +6,7 @@ SSE at ``/sse`` and streamable HTTP at ``/mcp``.
 Its tools cover the schema shapes tool runtimes get wrong: a nested object (a pydantic model
 argument), an array, ``$ref`` to shared ``$defs`` (two arguments of one model type, an enum), no
 arguments at all; and one that raises, one that sleeps, one that reports a header of the request
-it came in, an image and an embedded resource. ``--prefix`` prefixes every tool name (two servers
+it came in, an image and an embedded resource; and one listed only to an admin's requests. ``--prefix`` prefixes every tool name (two servers
 whose tools differ). ``GET /stats`` counts the distinct client sessions that called ``ping``.
 Prints ``READY URL``.
 """
@@ -102,6 +102,19 @@ def build_server(prefix: str = "") -> FastMCP[Any]:
     def document() -> list[TextContent | EmbeddedResource]:
         resource = TextResourceContents(uri="file:///notes.txt", mimeType="text/plain", text="the notes")  # type: ignore[arg-type]
         return [TextContent(type="text", text="see"), EmbeddedResource(type="resource", resource=resource)]
+
+    @tool(description="Listed only to callers sending 'Authorization: Bearer admin'.")
+    def vault() -> str:
+        return "the vault"
+
+    listed = server.list_tools
+
+    async def list_tools() -> list[Any]:  # per caller, as servers that authorize each caller do
+        request = server.get_context().request_context.request
+        admin = request is not None and request.headers.get("authorization") == "Bearer admin"
+        return [t for t in await listed() if admin or t.name != prefix + "vault"]
+
+    server._mcp_server.list_tools()(list_tools)
 
     async def stats(_: Request) -> JSONResponse:
         return JSONResponse({"sessions": len(sessions)})

@@ -1,7 +1,9 @@
 """The Tool Runtime API's dispatch: tools found through their groups, listed once and cached.
 
 A group's tools are listed by its provider the first time they are needed and kept until the group
-changes (unregistered, or registered again with another endpoint, provider or args). ``invoke``
+changes (unregistered, or registered again with another endpoint, provider or args); for a provider
+with ``listing_scope`` (``ToolListingScope``: its servers may show each caller other tools), one
+listing per group and scope, the most recently used ``MAX_LISTINGS`` of them. ``invoke``
 finds the group that has the tool among the groups the current user may use, listing the ones not
 yet listed, and calls that group's provider with a ``ToolInvocation``. A name two groups share goes
 to the first group in registration order that has it, unless the call names its group
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,9 +37,11 @@ from .apis.tool_runtime import (
     ToolDef,
     ToolInvocation,
     ToolInvocationResult,
+    ToolListingScope,
     ToolRequest,
 )
 from .calls import Handler
+from .capabilities import bound
 from .context import routed_resource
 from .errors import (
     BadRequestError,
@@ -56,6 +61,7 @@ __all__ = ["ToolRuntimeRouter"]
 log = logging.getLogger("stack")
 
 RAG_GROUP = "builtin::rag"
+MAX_LISTINGS = 4096
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,8 @@ class ToolRuntimeRouter:
         rag = [pid for pid, impl in binding.providers.items() if isinstance(impl, RagToolRuntime)]
         self._rag_insert = {pid: binding.provider_handler(pid, routes["rag_tool_insert"]) for pid in rag}
         self._rag_query = {pid: binding.provider_handler(pid, routes["rag_tool_query"]) for pid in rag}
-        self._listings: dict[str, _Listing] = {}
+        self._scopes = {pid: bound(impl, ToolListingScope) for pid, impl in binding.providers.items()}
+        self._listings: OrderedDict[tuple[str, str], _Listing] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
 
     def _per_provider(self, route: Route) -> dict[str, Handler]:
@@ -127,18 +134,25 @@ class ToolRuntimeRouter:
             raise ProviderReplyError(f"registry entry '{name}' is not a tool group")
         return found
 
+    def _key(self, group: ToolGroup) -> tuple[str, str]:
+        """Where the group's listing for the current caller is cached."""
+        scope = self._scopes.get(group.provider_id)
+        return group.identifier, scope(group) if scope is not None else ""
+
     async def _tools(self, group: ToolGroup) -> Mapping[str, ToolDef]:
-        """The group's tools, listed by its provider unless listed for this version of the group."""
-        fingerprint = _fingerprint(group)
-        listing = self._listings.get(group.identifier)
-        if listing is not None and listing.fingerprint == fingerprint:
-            return listing.tools
-        lock = self._locks.setdefault(group.identifier, asyncio.Lock())
-        async with lock:
-            listing = self._listings.get(group.identifier)
+        """The group's tools, listed by its provider unless listed for this version of the group
+        (and this caller's scope)."""
+        cached = self._cached(group)
+        if cached is not None:
+            return cached
+        key, fingerprint = self._key(group), _fingerprint(group)
+        async with self._locks.setdefault(group.identifier, asyncio.Lock()):
+            listing = self._listings.get(key)
             if listing is None or listing.fingerprint != fingerprint:
                 listing = _Listing(fingerprint, await self._list_group(group))
-                self._listings[group.identifier] = listing
+                self._listings[key] = listing
+                while len(self._listings) > MAX_LISTINGS:
+                    self._listings.popitem(last=False)
         return listing.tools
 
     async def _list_group(self, group: ToolGroup) -> dict[str, ToolDef]:
@@ -179,8 +193,12 @@ class ToolRuntimeRouter:
         return listed
 
     def _cached(self, group: ToolGroup) -> Mapping[str, ToolDef] | None:
-        listing = self._listings.get(group.identifier)
-        return listing.tools if listing is not None and listing.fingerprint == _fingerprint(group) else None
+        key = self._key(group)
+        listing = self._listings.get(key)
+        if listing is None or listing.fingerprint != _fingerprint(group):
+            return None
+        self._listings.move_to_end(key)
+        return listing.tools
 
     async def _find(self, tool_name: str) -> tuple[ToolGroup, ToolDef]:
         """The first group (in registration order) the current user may use that has the tool; a

@@ -222,6 +222,24 @@ def test_per_request_headers_reach_the_server_per_user_and_are_kept_nowhere(
         assert secret not in server.log() and all(secret not in body for body in stored)
 
 
+def test_each_caller_gets_the_listing_the_server_gives_it(server: StackServer, shared_url: str) -> None:
+    """The server lists ``c_vault`` to an admin's credentials only; listed first for the admin, it
+    is still hidden from (and not callable by) another caller."""
+    uri = f"{shared_url}/mcp"
+    admin = client(server, provider_data={"mcp_headers": {uri: {"Authorization": "Bearer admin"}}})
+    plain = client(server, "tok-bob")
+
+    def names(sdk: LlamaStackClient) -> set[str]:
+        return {tool.identifier for tool in sdk.tools.list(toolgroup_id="mcp::shared")}
+
+    assert "c_vault" in names(admin)
+    assert "c_vault" not in names(plain) and "c_ping" in names(plain)
+    assert "c_vault" in names(admin)
+    with pytest.raises(NotFoundError, match="c_vault"):
+        plain.tool_runtime.invoke_tool(tool_name="c_vault", kwargs={})
+    assert text(admin.tool_runtime.invoke_tool(tool_name="c_vault", kwargs={})) == "the vault"
+
+
 def test_group_headers_are_sent_but_credentials_in_args_are_refused(
     server: StackServer, tools_url: str
 ) -> None:

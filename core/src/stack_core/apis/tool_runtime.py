@@ -43,6 +43,7 @@ __all__ = [
     "ToolDef",
     "ToolInvocation",
     "ToolInvocationResult",
+    "ToolListingScope",
     "ToolParameter",
     "ToolRequest",
     "ToolRuntimeProvider",
@@ -310,7 +311,8 @@ class RagQueryResult(ApiModel):
 class ToolRuntimeProvider(Protocol):
     """What a tool runtime provider implements. Optional extras: ``list_tool_groups()`` (groups it
     serves out of the box, e.g. ``builtin::rag``), ``register_tool_group(group)`` (accept, amend or
-    refuse one), ``unregister_tool_group(group)``, the ``RagToolRuntime`` routes, ``health()``."""
+    refuse one), ``unregister_tool_group(group)``, ``ToolListingScope``, the ``RagToolRuntime``
+    routes, ``health()``."""
 
     async def list_runtime_tools(self, group: ToolGroup) -> Sequence[ToolDef | Mapping[str, Any]]:
         """The group's tools with their input schemas (the kernel caches them)."""
@@ -319,6 +321,17 @@ class ToolRuntimeProvider(Protocol):
     async def invoke_tool(self, call: ToolInvocation) -> ToolInvocationResult | Mapping[str, Any]:
         """Run one tool. A failure of the tool itself is a result with ``error_message``; a
         transport failure (server down, timeout) raises ``ProviderError`` / ``ProviderTimeoutError``."""
+        ...
+
+
+@runtime_checkable
+class ToolListingScope(Protocol):
+    """A provider whose servers may list different tools to different callers (an MCP server
+    authorizing each caller's credentials): the kernel keeps one listing per group and scope."""
+
+    def listing_scope(self, group: ToolGroup) -> str:
+        """Whose view of ``group``'s tools a listing made now would be, e.g. a digest of the current
+        user and the credentials in effect for the group's server (never the credentials)."""
         ...
 
 

@@ -74,7 +74,7 @@ class ConversationStore:
         """Append items (each given an id if it has none, text as parts) to a conversation; the items."""
         await self.get(conversation_id)
         stamped, now = [with_parts(i) for i in with_ids(items)], time.time_ns()
-        ids = [item.id for item in stamped]
+        ids = [str(item.id) for item in stamped]
         if twice := sorted({i for i in ids if ids.count(i) > 1}):
             raise BadRequestError(
                 f"Item ids must be unique; given more than once: {', '.join(twice)}.", param="items"

@@ -140,6 +140,10 @@ class McpToolRuntime:
         if group.mcp_endpoint is not None:
             await self.pool.close_endpoint(group.mcp_endpoint.uri)
 
+    def listing_scope(self, group: ToolGroup) -> str:
+        """A server may list each caller (user and credentials) other tools (``ToolListingScope``)."""
+        return self.target(group)[0].identity
+
     async def list_runtime_tools(self, group: ToolGroup) -> list[ToolDef]:
         try:
             tools = await self._run(group, "listing tools", _list_tools)
