@@ -149,6 +149,7 @@ def built_wheels(session: nox.Session) -> list[str]:
                 "-w",
                 str(WHEELS),
                 requirement,
+                *("--timeout", "20"),  # an index that stalls is retried soon, not after minutes
                 env=LLAMA_CPP_BUILD,
             )
     return ["--find-links", str(WHEELS)]
@@ -272,8 +273,8 @@ def ci(session: nox.Session) -> None:
     names.sort(key=lambda n: -durations.get(n, 1e9 - CHECKS.index(n) if n in CHECKS else 0))
     waits: dict[str, str] = {}
     if not any(WHEELS.glob("llama_cpp_python-*.whl")):  # built first, while other sessions run
-        names.insert(0, "wheels")
-        waits = {n: "wheels" for n in names if n in NEEDS_WHEELS}
+        names.insert(0, "build-wheels")
+        waits = {n: "build-wheels" for n in names if n in NEEDS_WHEELS}
     began = time.monotonic()
     results = _run_children(session, names, jobs, waits)
     record.write_text(json.dumps({**durations, **{n: took for n, (_, took) in results.items()}}, indent=1))
@@ -335,8 +336,8 @@ def _run_children(
     return results
 
 
-@nox.session(default=False)
-def wheels(session: nox.Session) -> None:
+@nox.session(name="build-wheels", default=False)
+def build_wheels(session: nox.Session) -> None:
     """Build the wheels no index has (llama-cpp-python's) into .nox/wheels, once per clone."""
     built_wheels(session)
 
