@@ -199,6 +199,9 @@ def main() -> None:
                 }
             )
     median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    median["c1_ttft_added_ms"] = statistics.median(
+        run["stack_c1_ttft_p50_ms"] - run["library_c1_ttft_p50_ms"] for run in runs
+    )
     for c in CONCURRENCY:
         median[f"c{c}_stack_vs_library"] = (
             median[f"stack_c{c}_tokens_per_s"] / median[f"library_c{c}_tokens_per_s"]
