@@ -104,7 +104,7 @@ class OwnedObjects:
             "created_at": now,
         }
         try:
-            await self.database.run(lambda conn: conn.execute(self._insert, row), write=True)
+            await self.database.run(lambda conn: conn.execute(self._insert, row), write=True, quick=True)
         except IntegrityError:
             raise ConflictError(
                 f"A {self.kind} with id '{identifier}' already exists: choose another id.",
@@ -116,12 +116,12 @@ class OwnedObjects:
         """Replace an object's body (no access check: call ``get(..., "update")`` first)."""
         await self._ensure()
         params = {"identifier": identifier, "new_body": orjson.dumps(body).decode()}
-        await self.database.run(lambda conn: conn.execute(self._update, params), write=True)
+        await self.database.run(lambda conn: conn.execute(self._update, params), write=True, quick=True)
 
     async def get(self, identifier: str, action: Action = "read") -> OwnedObject:
         await self._ensure()
         params = {"identifier": identifier}
-        row = await self.database.run(lambda conn: conn.execute(self._select, params).first())
+        row = await self.database.run(lambda conn: conn.execute(self._select, params).first(), quick=True)
         obj = self._object(row) if row is not None else None
         user = current_user.get()
         if obj is not None and self.policy.allows(user, action, obj):
@@ -158,7 +158,7 @@ class OwnedObjects:
     async def delete(self, identifier: str) -> OwnedObject:
         obj = await self.get(identifier, "delete")
         params = {"identifier": identifier}
-        await self.database.run(lambda conn: conn.execute(self._delete, params), write=True)
+        await self.database.run(lambda conn: conn.execute(self._delete, params), write=True, quick=True)
         return obj
 
 
