@@ -17,6 +17,7 @@ from stack_core import (
     ProviderContext,
     UnsupportedError,
 )
+from stack_core.kits.embeddings import embedding_inputs, embeddings_reply
 
 from .config import LlamaCppConfig, default_threads
 from .engine import Engine, Event, Meter
@@ -29,23 +30,31 @@ Shape = ChatShape | CompletionShape
 
 
 class LlamaCppProvider:
-    """``inline::llama-cpp``: chat and text completions from GGUF models; embeddings are refused."""
+    """``inline::llama-cpp``: chat and text completions from GGUF models; embeddings from the GGUF
+    models registered with ``model_type: embedding`` (instances of their own)."""
 
     def __init__(self, config: LlamaCppConfig, context: ProviderContext) -> None:
         self.config, self.context = config, context
         self.meter = Meter()
         self.pools: dict[str, SlotPool[Engine]] = {}
+        self.embedders: dict[str, SlotPool[Engine]] = {}
         self.path = bundled_model() if config.model is None else _configured(config.model)
         self.model_id = config.model_id or (BUNDLED_ID if config.model is None else self.path.stem)
         self.default = self._pool(self.model_id, self.path)
 
-    def _pool(self, key: str, path: Path) -> SlotPool[Engine]:
+    def _pool(self, key: str, path: Path, embedding: bool = False) -> SlotPool[Engine]:
         c, threads = self.config, self.config.threads or default_threads()
         load = functools.partial(
-            Engine, path, n_ctx=c.n_ctx, threads=threads, max_tokens=c.max_tokens, meter=self.meter
+            Engine,
+            path,
+            n_ctx=c.n_ctx,
+            threads=threads,
+            max_tokens=c.max_tokens,
+            meter=self.meter,
+            embedding=embedding,
         )
         pool = SlotPool(load, slots=c.parallel, max_queue=c.max_queue, name=f"llama-cpp model {key!r}")
-        self.pools[key] = pool
+        (self.embedders if embedding else self.pools)[key] = pool
         return pool
 
     def _serving(self, model: str) -> SlotPool[Engine]:
@@ -57,14 +66,23 @@ class LlamaCppProvider:
         return [Model(identifier=self.model_id, provider_id=self.context.provider_id, metadata=metadata)]
 
     async def register_model(self, model: Model) -> Model:
-        if model.model_type != "llm":
+        """A chat model loads in the background; an embedding model is loaded now, to record its
+        ``embedding_dimension``."""
+        if model.model_type != "embedding":
+            self._serving(model.provider_key).start()
+            return model
+        if model.provider_key == self.model_id:
             raise BadRequestError(
-                f"Provider '{self.context.provider_id}' serves chat models (model_type: llm) only; "
-                "serve embeddings with an embedding provider such as inline::sentence-transformers.",
-                param="model_type",
+                f"'{self.model_id}' is served as a chat model; to embed with a GGUF, register it with "
+                "provider_model_id set to the path of its .gguf file.",
+                param="provider_model_id",
             )
-        self._serving(model.provider_key).start()
-        return model
+        key = model.provider_key
+        pool = self.embedders.get(key) or self._pool(key, gguf_path(key), embedding=True)
+        async with pool.submit(lambda engine, _: engine.width()) as events:
+            width = await anext(events)
+        metadata = {"embedding_dimension": width, **model.metadata}
+        return model.model_copy(update={"metadata": metadata})
 
     async def openai_chat_completion(
         self, request: ChatCompletionRequest
@@ -83,10 +101,25 @@ class LlamaCppProvider:
         )
 
     async def openai_embeddings(self, request: EmbeddingsRequest) -> dict[str, Any]:
-        raise UnsupportedError(
-            f"'{request.model}' is a chat model: inline::llama-cpp does not serve embeddings; use an "
-            "embedding provider such as inline::sentence-transformers.",
-            param="model",
+        pool = self.embedders.get(request.model)
+        if pool is None and (request.model in self.pools or request.model == self.model_id):
+            raise UnsupportedError(
+                f"'{request.model}' is a chat model: register a GGUF with model_type embedding to "
+                "embed with inline::llama-cpp, or use an embedding provider such as "
+                "inline::sentence-transformers.",
+                param="model",
+            )
+        if pool is None:  # registered before a restart: loads on first use
+            pool = self._pool(request.model, gguf_path(request.model), embedding=True)
+        texts = embedding_inputs(request.input)
+        async with pool.submit(lambda engine, cancel: engine.embed(texts, cancel)) as events:
+            embedded = await anext(events)
+        return embeddings_reply(
+            request.model,
+            embedded.vectors,
+            prompt_tokens=embedded.tokens,
+            encoding_format=request.encoding_format,
+            dimensions=request.dimensions,
         )
 
     async def _generate(
@@ -121,7 +154,7 @@ class LlamaCppProvider:
         return {"status": "OK", "message": summary, **stats}
 
     async def shutdown(self) -> None:
-        for pool in self.pools.values():
+        for pool in (*self.pools.values(), *self.embedders.values()):
             pool.close()
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from stack_core import BadRequestError, UnsupportedError
+from stack_core.kits.embeddings import unit_vector
 
 from .plan import Plan, tools_note
 
@@ -60,17 +61,44 @@ class Meter:
         return round(tokens / seconds, 1) if seconds else None
 
 
-class Engine:
-    """A ``Llama`` and its chat template (the GGUF's own; none means completions only)."""
+@dataclass(frozen=True)
+class Embedded:
+    """The vectors of one embeddings request (unit length, one per text) and its token count."""
 
-    def __init__(self, path: Path, *, n_ctx: int, threads: int, max_tokens: int | None, meter: Meter) -> None:
+    vectors: list[list[float]]
+    tokens: int
+
+
+class Engine:
+    """A ``Llama`` and its chat template (the GGUF's own; none means completions only); with
+    ``embedding``, an instance that embeds (``embed``) and does nothing else."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_ctx: int,
+        threads: int,
+        max_tokens: int | None,
+        meter: Meter,
+        embedding: bool = False,
+    ) -> None:
         from llama_cpp.llama import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.name, self.meter, self.max_tokens = path.name, meter, max_tokens
         self.llama = Llama(
-            model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_threads_batch=threads,
+            embedding=embedding,
+            verbose=False,
         )
+        if embedding:
+            self.template, self.formatter = "", None
+            self.llama.embed("warm-up")
+            return
         template = self.llama.metadata.get("tokenizer.chat_template")
         eos = self.llama.token_eos()
         self.template = template or ""
@@ -157,6 +185,33 @@ class Engine:
             self.meter.record(len(sampled) - 1, sampled[-1] - sampled[0])
         yield Finished(reason, len(tokens), len(sampled))
 
+    def width(self) -> Generator[int, None, None]:
+        """The length of the model's vectors."""
+        yield self.llama.n_embd()
+
+    def embed(self, texts: list[str], cancel: threading.Event) -> Generator[Embedded, None, None]:
+        """The texts' embeddings: the model's own pooling, or the mean of its token vectors where the
+        GGUF names none (a chat model); scaled to unit length, as OpenAI's are."""
+        limit, tokens = self.llama.n_ctx(), 0
+        for text in texts:
+            count = len(self.llama.tokenize(text.encode(), add_bos=True, special=False))
+            if count > limit:
+                raise BadRequestError(
+                    f"An input is {count} tokens, and this model's context window is {limit} tokens: "
+                    "split the text, or raise the provider's n_ctx.",
+                    param="input",
+                    code="context_length_exceeded",
+                )
+            tokens += count
+        vectors = []
+        for text in texts:
+            if cancel.is_set():
+                return
+            found: Any = self.llama.embed(text)
+            pooled = _mean(found) if found and isinstance(found[0], list) else found
+            vectors.append(unit_vector(pooled))
+        yield Embedded(vectors, tokens)
+
     def _prompt(self, plan: Plan) -> tuple[list[int], list[str]]:
         if plan.prompt is not None:
             return self.llama.tokenize(plan.prompt.encode(), add_bos=True, special=False), []
@@ -181,6 +236,10 @@ class Engine:
             return dict(message)
         functions = [c.get("function", c) for c in calls]
         return {**message, "content": (message.get("content") or "") + json.dumps(functions)}
+
+
+def _mean(vectors: list[list[float]]) -> list[float]:
+    return [sum(column) / len(vectors) for column in zip(*vectors, strict=True)]
 
 
 def _grammar(constraint: dict[str, Any] | None) -> Any:

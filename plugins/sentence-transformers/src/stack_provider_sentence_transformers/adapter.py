@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import os
 from pathlib import Path
@@ -21,6 +20,7 @@ from stack_core import (
     ProviderContext,
     UnsupportedError,
 )
+from stack_core.kits.embeddings import embedding_inputs, embeddings_reply
 
 from .batcher import Batcher
 from .config import SentenceTransformersConfig
@@ -148,21 +148,17 @@ class SentenceTransformersProvider:
         return model
 
     async def openai_embeddings(self, request: EmbeddingsRequest) -> dict[str, Any]:
-        texts = _texts(request.input)
+        texts = embedding_inputs(request.input)
         loaded = await self.model(request.model)
         vectors = await loaded.batcher.embed(texts)
-        if request.dimensions is not None:
-            vectors = _truncate(vectors, request.dimensions, loaded.dimension)
-        encode = _base64 if request.encoding_format == "base64" else _floats
         tokens = await asyncio.to_thread(loaded.count_tokens, texts)
-        return {
-            "object": "list",
-            "data": [
-                {"object": "embedding", "index": i, "embedding": encode(v)} for i, v in enumerate(vectors)
-            ],
-            "model": request.model,
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        }
+        return embeddings_reply(
+            request.model,
+            vectors.tolist(),
+            prompt_tokens=tokens,
+            encoding_format=request.encoding_format,
+            dimensions=request.dimensions,
+        )
 
     async def openai_chat_completion(self, request: ChatCompletionRequest) -> dict[str, Any]:
         raise UnsupportedError(f"Provider '{self.context.provider_id}' serves embedding models only.")
@@ -189,32 +185,6 @@ class SentenceTransformersProvider:
 def _log_failure(task: asyncio.Task[LoadedModel]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("could not load %s: %s", DEFAULT_MODEL, task.exception())
-
-
-def _texts(value: str | list[str] | list[int] | list[list[int]]) -> list[str]:
-    items = [value] if isinstance(value, str) else value
-    if not items or not all(isinstance(t, str) for t in items):
-        raise BadRequestError("input must be a string or a non-empty list of strings.", param="input")
-    if any(not t for t in items):
-        raise BadRequestError("input strings must not be empty.", param="input")
-    return [str(t) for t in items]
-
-
-def _truncate(vectors: NDArray[np.float32], dimensions: int, full: int) -> NDArray[np.float32]:
-    if not 0 < dimensions <= full:
-        raise BadRequestError(f"dimensions must be between 1 and {full}.", param="dimensions")
-    cut = vectors[:, :dimensions]
-    norms = np.linalg.norm(cut, axis=1, keepdims=True)
-    scaled: NDArray[np.float32] = (cut / np.maximum(norms, 1e-12)).astype(np.float32)
-    return scaled
-
-
-def _floats(vector: NDArray[np.float32]) -> list[float]:
-    return [float(x) for x in vector.tolist()]
-
-
-def _base64(vector: NDArray[np.float32]) -> str:
-    return base64.b64encode(vector.astype("<f4").tobytes()).decode()
 
 
 async def create_provider(
