@@ -7,7 +7,8 @@ One operation is two requests made one after the other: through Stack, ``POST /v
 a function tool (the model calls it), then ``POST /v1/responses`` with ``previous_response_id`` and
 the ``function_call_output`` (stored responses, the default); directly, the chat completion that
 calls the tool, then the one given its result. Stack (one worker) is pinned to CPU 0, as in
-``bench.py``. Reported: p50 per operation at concurrency 1 and operations/s at 16, the p50 Stack
+``bench.py``. The two take turns (ten slices each, interleaved), so both meet the same moments of
+a shared machine. Reported: p50 per operation at concurrency 1 and operations/s at 16, the p50 Stack
 adds (target: at most 3 ms) and the ratios. JSON under ``bench-results/``.
 """
 
@@ -67,10 +68,11 @@ def direct(backend: str) -> Op:
     return op
 
 
-async def drive(op: Op, concurrency: int, duration: float) -> dict[str, Any]:
-    latencies: list[float] = []
+async def drive(op: Op, concurrency: int, seconds: float, latencies: list[float]) -> tuple[int, float]:
+    """Run ``op`` from ``concurrency`` workers for ``seconds``, adding each latency (ms) to
+    ``latencies``: (errors, the seconds it took)."""
     errors = 0
-    deadline = time.perf_counter() + duration
+    deadline = time.perf_counter() + seconds
 
     async def worker(session: aiohttp.ClientSession) -> None:
         nonlocal errors
@@ -87,20 +89,33 @@ async def drive(op: Op, concurrency: int, duration: float) -> dict[str, Any]:
     async with aiohttp.ClientSession(connector=connector) as session:
         started = time.perf_counter()
         await asyncio.gather(*(worker(session) for _ in range(concurrency)))
-        seconds = time.perf_counter() - started
-    ordered = sorted(latencies)
-    return {
-        "ops": len(latencies),
-        "errors": errors,
-        "ops_per_s": len(latencies) / seconds,
-        "p50_ms": statistics.median(ordered) if ordered else float("nan"),
-        "p90_ms": ordered[int(0.9 * len(ordered))] if ordered else float("nan"),
-    }
+        return errors, time.perf_counter() - started
 
 
-def measure(op: Op, concurrency: int, duration: float) -> dict[str, Any]:
-    asyncio.run(drive(op, concurrency, min(1.0, duration / 3)))  # warm-up
-    return asyncio.run(drive(op, concurrency, duration))
+def measure(ops: dict[str, Op], concurrency: int, duration: float, slices: int = 10) -> dict[str, Any]:
+    """Each op for ``duration`` seconds in all, in ``slices`` turns taken one after the other, so
+    that Stack and its baseline see the same moments of a shared, noisy machine."""
+    for op in ops.values():  # warm-up
+        asyncio.run(drive(op, concurrency, min(1.0, duration / 3), []))
+    latencies: dict[str, list[float]] = {name: [] for name in ops}
+    errors = dict.fromkeys(ops, 0)
+    seconds = dict.fromkeys(ops, 0.0)
+    for _ in range(slices):
+        for name, op in ops.items():
+            failed, took = asyncio.run(drive(op, concurrency, duration / slices, latencies[name]))
+            errors[name] += failed
+            seconds[name] += took
+    results = {}
+    for name, found in latencies.items():
+        ordered = sorted(found)
+        results[name] = {
+            "ops": len(found),
+            "errors": errors[name],
+            "ops_per_s": len(found) / seconds[name],
+            "p50_ms": statistics.median(ordered) if ordered else float("nan"),
+            "p90_ms": ordered[int(0.9 * len(ordered))] if ordered else float("nan"),
+        }
+    return results
 
 
 def main() -> None:
@@ -125,10 +140,11 @@ def main() -> None:
         }
         stack, stack_url, _ = start_stack(config, Path(home))
         try:
+            ops = {"direct": direct(backend_url), "stack": through_stack(stack_url)}
             results = {
-                f"{target}@c{c}": measure(op, c, args.duration)
+                f"{target}@c{c}": figures
                 for c in (1, 16)
-                for target, op in (("direct", direct(backend_url)), ("stack", through_stack(stack_url)))
+                for target, figures in measure(ops, c, args.duration).items()
             }
         finally:
             stack.terminate()
