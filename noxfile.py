@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -168,6 +169,15 @@ def plugin_path(name: str, extras: str) -> str:
     return f"plugins/{name}[test]" if wanted else f"plugins/{name}"
 
 
+def pytest(session: nox.Session, *args: str, env: dict[str, str] | None = None) -> None:
+    """pytest with temporary directories of the session's own: pytest keeps the three newest
+    ``pytest-N`` folders of a temp root and deletes older ones, so sessions running side by side
+    (``ci``) deleted each other's. A short path under /tmp: Postgres puts its Unix socket there."""
+    root = tempfile.mkdtemp(prefix="nox-pytest-")
+    session.run("pytest", *args, env={"PYTEST_DEBUG_TEMPROOT": root, **(env or {})})
+    shutil.rmtree(root, ignore_errors=True)  # kept when the tests failed
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
@@ -195,7 +205,7 @@ def kernel(session: nox.Session) -> None:
     installs them with the kernel into a fresh venv."""
     install_stack(session)
     session.install("pip")  # tests/external builds wheels with `python -m pip`
-    session.run("pytest", *(session.posargs or ["tests/core", "tests/external", "tests/support_tests"]))
+    pytest(session, *(session.posargs or ["tests/core", "tests/external", "tests/support_tests"]))
 
 
 @nox.session
@@ -209,7 +219,7 @@ def plugin(session: nox.Session, plugin: str) -> None:
     tests_dir = ROOT / "tests" / "plugins" / plugin
     if not tests_dir.is_dir():
         session.error(f"plugin {plugin} has no tests under tests/plugins/{plugin}")
-    session.run("pytest", str(tests_dir), "tests/core/test_contract.py", *session.posargs)
+    pytest(session, str(tests_dir), "tests/core/test_contract.py", *session.posargs)
 
 
 @nox.session
@@ -222,7 +232,7 @@ def tests(session: nox.Session) -> None:
     session.install("pip")  # tests/external builds wheels with `python -m pip`
     env = {"STACK_CLIENT_07_PYTHON": current_client_python(session)}
     tests = ["tests/integration", "tests/core/test_contract.py"]
-    session.run("pytest", *(session.posargs or tests), env=env)
+    pytest(session, *(session.posargs or tests), env=env)
 
 
 FUZZ_PLUGINS = ("vllm", "faiss", "localfs", "vector-stores", "regex-shield")
@@ -347,7 +357,7 @@ def current_client(session: nox.Session) -> None:
     """Only the current client line (llama-stack-client 0.7) against a served stack."""
     install_stack(session, "vllm", "faiss")
     env = {"STACK_CLIENT_07_PYTHON": current_client_python(session)}
-    session.run("pytest", "tests/integration/test_current_client.py", *session.posargs, env=env)
+    pytest(session, "tests/integration/test_current_client.py", *session.posargs, env=env)
 
 
 def current_client_python(session: nox.Session) -> str:

@@ -136,7 +136,8 @@ def send_big(port: int, chunked: bool) -> int:
                 if select.select([sock], [], [], 0)[0]:  # answered
                     break
                 sock.sendall(b"100000\r\n" + block + b"\r\n" if chunked else block)
-        line = sock.makefile("rb").readline()
+        with sock.makefile("rb") as reader:
+            line = reader.readline()
     return int(line.split()[1]) if line else 0
 
 
