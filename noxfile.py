@@ -315,6 +315,7 @@ def _run_children(
     ``waits`` starts once the session it waits for has ended: {name: (exit code, seconds)}."""
     pending, running = list(names), {}
     results: dict[str, tuple[int, float]] = {}
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a stopped run stops its sessions too
     try:
         while pending or running:
             while len(running) < jobs:
