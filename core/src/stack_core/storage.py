@@ -13,8 +13,9 @@ URL (e.g. Postgres through asyncpg) lets several replicas share one store.
 as a hand-off costs more (about 150 µs) than such a statement (50-100 µs): that connection never
 waits for a lock (``busy_timeout=0``) and never checkpoints the WAL (a checkpoint syncs the
 files): a locked file sends the work to the worker thread, and every ``CHECKPOINT_EVERY`` quick
-writes a worker checkpoints the WAL in ``RESTART`` mode (quick writes meanwhile go to the workers),
-so the next write starts the WAL over even under a steady stream of writes.
+writes a worker checkpoints the WAL in ``RESTART`` mode, quick work going to the workers until it
+is done (a writer on the loop could starve it), so the WAL starts over even under a steady stream
+of writes.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ class Database:
         self._inline = self._file_engine(_inline_pragmas, StaticPool)
         self._threads: ThreadPoolExecutor | None = None
         self._quick_writes = 0
+        self._checkpoint: asyncio.Future[None] | None = None
 
     def _file_engine(
         self, pragmas: Callable[[Any, Any], None], pool: type[Pool] | None = None
@@ -154,7 +156,7 @@ class Database:
         if self._sync is None:
             async with self.engine.begin() if write else self.engine.connect() as conn:
                 return await conn.run_sync(work)
-        if quick and self._inline is not None:
+        if quick and self._inline is not None and (self._checkpoint is None or self._checkpoint.done()):
             try:
                 done = _transaction(self._inline, work, write)
             except OperationalError as exc:  # rolled back; the worker waits for the lock
@@ -163,8 +165,9 @@ class Database:
             else:
                 if write:
                     self._quick_writes += 1
-                    if self._quick_writes % CHECKPOINT_EVERY == 0:
-                        self._in_thread(partial(_checkpoint, self._sync)).add_done_callback(_reported)
+                    if self._quick_writes % CHECKPOINT_EVERY == 0:  # meanwhile, writes wait in workers
+                        self._checkpoint = self._in_thread(partial(_checkpoint, self._sync))
+                        self._checkpoint.add_done_callback(_reported)
                 return done
         return await self._in_thread(partial(_transaction, self._sync, work, write))
 
