@@ -75,10 +75,10 @@ def _transaction(engine: Engine, work: Callable[[Connection], T], write: bool) -
         return work(conn)
 
 
-def _inline_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _inline_pragmas(dbapi_connection: Any, record: Any) -> None:
+    """The event loop's connection: never waits for a lock, never checkpoints."""
+    _sqlite_pragmas(dbapi_connection, record)
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=0")
     cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
