@@ -61,6 +61,10 @@ class LlamaCppProvider:
         """The pool of a model id or GGUF path (a model registered before a restart loads on first use)."""
         return self.pools.get(model) or self._pool(model, gguf_path(model))
 
+    def _embedding(self, model: str) -> SlotPool[Engine]:
+        """The embedding pool of a GGUF path."""
+        return self.embedders.get(model) or self._pool(model, gguf_path(model), embedding=True)
+
     async def list_models(self) -> list[Model]:
         metadata = {"context_length": self.config.n_ctx, "gguf": self.path.name}
         return [Model(identifier=self.model_id, provider_id=self.context.provider_id, metadata=metadata)]
@@ -77,8 +81,7 @@ class LlamaCppProvider:
                 "provider_model_id set to the path of its .gguf file.",
                 param="provider_model_id",
             )
-        key = model.provider_key
-        pool = self.embedders.get(key) or self._pool(key, gguf_path(key), embedding=True)
+        pool = self._embedding(model.provider_key)
         async with pool.submit(lambda engine, _: engine.width()) as events:
             width = await anext(events)
         metadata = {"embedding_dimension": width, **model.metadata}
@@ -101,16 +104,14 @@ class LlamaCppProvider:
         )
 
     async def openai_embeddings(self, request: EmbeddingsRequest) -> dict[str, Any]:
-        pool = self.embedders.get(request.model)
-        if pool is None and (request.model in self.pools or request.model == self.model_id):
+        if request.model not in self.embedders and request.model in (*self.pools, self.model_id):
             raise UnsupportedError(
                 f"'{request.model}' is a chat model: register a GGUF with model_type embedding to "
                 "embed with inline::llama-cpp, or use an embedding provider such as "
                 "inline::sentence-transformers.",
                 param="model",
             )
-        if pool is None:  # registered before a restart: loads on first use
-            pool = self._pool(request.model, gguf_path(request.model), embedding=True)
+        pool = self._embedding(request.model)  # one registered before a restart loads now
         texts = embedding_inputs(request.input)
         async with pool.submit(lambda engine, cancel: engine.embed(texts, cancel)) as events:
             embedded = await anext(events)
