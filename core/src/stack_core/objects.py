@@ -87,9 +87,10 @@ class OwnedObjects:
             await self.database.create_tables(self.table.metadata)
             self._ready = True
 
-    def _object(self, row: Any) -> OwnedObject:
-        owner = User.model_validate_json(row.owner) if row.owner else None
-        return OwnedObject(self.kind, row.id, owner, orjson.loads(row.body), row.created_at)
+    def _object(self, row: Sequence[Any]) -> OwnedObject:
+        _, identifier, owner, body, created_at = row
+        user = User.model_validate_json(owner) if owner else None
+        return OwnedObject(self.kind, identifier, user, orjson.loads(body), created_at)
 
     async def create(self, identifier: str, body: dict[str, Any]) -> OwnedObject:
         """Store a new object owned by the current user."""
@@ -104,7 +105,7 @@ class OwnedObjects:
             "created_at": now,
         }
         try:
-            await self.database.run(lambda conn: conn.execute(self._insert, row), write=True, quick=True)
+            await self.database.execute(self._insert, row, write=True)
         except IntegrityError:
             raise ConflictError(
                 f"A {self.kind} with id '{identifier}' already exists: choose another id.",
@@ -116,13 +117,13 @@ class OwnedObjects:
         """Replace an object's body (no access check: call ``get(..., "update")`` first)."""
         await self._ensure()
         params = {"identifier": identifier, "new_body": orjson.dumps(body).decode()}
-        await self.database.run(lambda conn: conn.execute(self._update, params), write=True, quick=True)
+        await self.database.execute(self._update, params, write=True)
 
     async def get(self, identifier: str, action: Action = "read") -> OwnedObject:
         await self._ensure()
         params = {"identifier": identifier}
-        row = await self.database.run(lambda conn: conn.execute(self._select, params).first(), quick=True)
-        obj = self._object(row) if row is not None else None
+        rows = await self.database.execute(self._select, params)
+        obj = self._object(rows[0]) if rows else None
         user = current_user.get()
         if obj is not None and self.policy.allows(user, action, obj):
             return obj
@@ -158,7 +159,7 @@ class OwnedObjects:
     async def delete(self, identifier: str) -> OwnedObject:
         obj = await self.get(identifier, "delete")
         params = {"identifier": identifier}
-        await self.database.run(lambda conn: conn.execute(self._delete, params), write=True, quick=True)
+        await self.database.execute(self._delete, params, write=True)
         return obj
 
 

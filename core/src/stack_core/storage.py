@@ -8,30 +8,33 @@ the last commits before the checkpoint, never the database's consistency. Any SQ
 URL (e.g. Postgres through asyncpg) lets several replicas share one store.
 
 ``Database.run`` runs a short unit of work on a SQLite file in one hand-off to a worker thread
-(a synchronous engine on the same file) rather than one aiosqlite hand-off per driver call; a
-``quick`` one (a statement on a row by key) runs on the event loop itself while the file is free,
-as a hand-off costs more (about 150 µs) than such a statement (50-100 µs): that connection never
-waits for a lock (``busy_timeout=0``) and never checkpoints the WAL (a checkpoint syncs the
-files): a locked file sends the work to the worker thread, and every ``CHECKPOINT_EVERY`` quick
-writes a worker checkpoints the WAL in ``RESTART`` mode, quick work going to the workers until it
-is done (a writer on the loop could starve it), so the WAL starts over even under a steady stream
-of writes.
+(a synchronous engine on the same file) rather than one aiosqlite hand-off per driver call.
+``Database.execute`` runs one statement on a row by key (what stored objects do) on the event loop
+itself, straight on the driver, while the file is free: a hand-off costs more (about 150 µs) than
+such a statement (20-50 µs on the driver; SQLAlchemy's execution around it cost another 100 µs in
+the server, measured). That connection never waits for a lock (``busy_timeout=0``) and never
+checkpoints the WAL (a checkpoint syncs the files): a locked file sends the statement to a worker
+thread, and every ``CHECKPOINT_EVERY`` writes on the loop a worker checkpoints the WAL in
+``RESTART`` mode, statements going to the workers until it is done (a writer on the loop could
+starve it), so the WAL starts over even under a steady stream of writes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, Executable, MetaData, Select, create_engine, event, make_url
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import Pool, PoolResetState, StaticPool
+from sqlalchemy.pool import PoolResetState
 
 from .config import StoreConfig
 
@@ -75,17 +78,57 @@ def _transaction(engine: Engine, work: Callable[[Connection], T], write: bool) -
         return work(conn)
 
 
-def _inline_pragmas(dbapi_connection: Any, record: Any) -> None:
-    """The event loop's connection: never waits for a lock, never checkpoints."""
-    _sqlite_pragmas(dbapi_connection, record)
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=0")
-    cursor.execute("PRAGMA wal_autocheckpoint=0")
-    cursor.close()
+def _loop_connection(path: str) -> sqlite3.Connection:
+    """The event loop's connection: each statement its own transaction; it never waits for a lock,
+    never checkpoints. Made by whichever thread runs the loop first, used by it alone."""
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    _sqlite_pragmas(connection, None)
+    connection.execute("PRAGMA busy_timeout=0")
+    connection.execute("PRAGMA wal_autocheckpoint=0")
+    return connection
 
 
-def _locked(exc: OperationalError) -> bool:
-    return "locked" in str(exc.orig) or "busy" in str(exc.orig)
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+class _Compiled(NamedTuple):
+    """A statement compiled once for the driver: its SQL, bound names in order, their values when
+    not given (the literals of the statement) and type conversions."""
+
+    statement: Executable  # held, so that its id is not reused while cached
+    sql: str
+    names: tuple[str, ...]
+    defaults: dict[str, Any]
+    convert: dict[str, Callable[[Any], Any]]
+
+    @classmethod
+    def of(cls, statement: Executable, keys: list[str], dialect: Dialect) -> _Compiled:
+        compiled = statement.compile(dialect=dialect, column_keys=keys)
+        if isinstance(statement, Select):
+            for column in statement.selected_columns:
+                if column.type.result_processor(dialect, None) is not None:
+                    raise ValueError(f"Database.execute returns values as the driver reads them: {column}")
+        convert = {n: b.type.bind_processor(dialect) for n, b in compiled.binds.items()}
+        names = tuple(compiled.positiontup or ())
+        return cls(
+            statement,
+            compiled.string,
+            names,
+            compiled.construct_params(_check=False),
+            {n: f for n, f in convert.items() if f is not None},
+        )
+
+    def arguments(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        values = [params[n] if n in params else self.defaults[n] for n in self.names]
+        for position, name in enumerate(self.names):
+            if name in self.convert:
+                values[position] = self.convert[name](values[position])
+        return tuple(values)
+
+
+def _rows(result: Any) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in result] if result.returns_rows else []
 
 
 def _checkpoint(engine: Engine) -> None:
@@ -122,54 +165,70 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine.pool, "reset", _sqlite_reset)
-        self._sync = self._file_engine(_sqlite_pragmas)
-        self._inline = self._file_engine(_inline_pragmas, StaticPool)
+        url = make_url(self.url)
+        on_file = (
+            self.is_sqlite and url.database not in (None, "", ":memory:") and "memory" not in str(url.query)
+        )
+        self._file = url.database if on_file else None
+        self._sync = self._file_engine() if on_file else None
         self._threads: ThreadPoolExecutor | None = None
-        self._quick_writes = 0
+        self._connection: sqlite3.Connection | None = None
+        self._compiled: dict[tuple[int, tuple[str, ...]], _Compiled] = {}
+        self._loop_writes = 0
         self._checkpoint: asyncio.Future[None] | None = None
 
-    def _file_engine(
-        self, pragmas: Callable[[Any, Any], None], pool: type[Pool] | None = None
-    ) -> Engine | None:
-        """A synchronous engine on the same SQLite file, for ``run`` (none for an in-memory one);
-        ``StaticPool``: one connection, used by the event loop's thread only."""
-        url = make_url(self.url)
-        if not self.is_sqlite or url.database in (None, "", ":memory:") or "memory" in str(url.query):
-            return None
-        # the loop's connection: made by whichever thread runs the loop first, used by it alone
-        options: dict[str, Any] = (
-            {"poolclass": pool, "connect_args": {"check_same_thread": False}} if pool is not None else {}
-        )
-        engine = create_engine(url.set(drivername="sqlite"), pool_reset_on_return=None, **options)
-        event.listen(engine, "connect", pragmas)
+    def _file_engine(self) -> Engine:
+        """A synchronous engine on the same SQLite file, for ``run``."""
+        engine = create_engine(make_url(self.url).set(drivername="sqlite"), pool_reset_on_return=None)
+        event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine.pool, "reset", _sqlite_sync_reset)
         return engine
 
-    async def run(self, work: Callable[[Connection], T], *, write: bool = False, quick: bool = False) -> T:
+    async def run(self, work: Callable[[Connection], T], *, write: bool = False) -> T:
         """``work(connection)`` in one transaction, committed if ``write`` and ``work`` returns.
 
         On a SQLite file ``work`` runs whole on a worker thread, one hand-off from the event loop
         instead of one per driver call (aiosqlite's cursor, execute, fetch, close, commit): under
-        load each hand-off waits for the scheduler; ``quick`` work runs on the event loop unless
-        the file is locked (it may then run twice: it must touch nothing but the database).
-        Elsewhere it runs on the async engine."""
+        load each hand-off waits for the scheduler. Elsewhere it runs on the async engine."""
         if self._sync is None:
             async with self.engine.begin() if write else self.engine.connect() as conn:
                 return await conn.run_sync(work)
-        if quick and self._inline is not None and (self._checkpoint is None or self._checkpoint.done()):
+        return await self._in_thread(partial(_transaction, self._sync, work, write))
+
+    async def execute(
+        self, statement: Executable, params: Mapping[str, Any], *, write: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """One statement on a row by key, ``params`` its bound values, in a transaction of its own
+        (committed if ``write``): the rows it returns, as tuples of the values the driver reads
+        (for tables of strings and numbers). On a SQLite file it runs on the event loop while the
+        file is free (see the module's text), else like ``run``."""
+        if self._file is not None and (self._checkpoint is None or self._checkpoint.done()):
             try:
-                done = _transaction(self._inline, work, write)
-            except OperationalError as exc:  # rolled back; the worker waits for the lock
-                if not _locked(exc):
-                    raise
+                rows = self._on_loop(statement, params)
+            except sqlite3.OperationalError as exc:
+                if not _locked(exc):  # locked: nothing was done; a worker waits for the lock
+                    raise OperationalError(str(statement), dict(params), exc) from exc
+            except sqlite3.IntegrityError as exc:
+                raise IntegrityError(str(statement), dict(params), exc) from exc
             else:
                 if write:
-                    self._quick_writes += 1
-                    if self._quick_writes % CHECKPOINT_EVERY == 0:  # meanwhile, writes wait in workers
+                    self._loop_writes += 1
+                    if self._loop_writes % CHECKPOINT_EVERY == 0:  # meanwhile, writes wait in workers
+                        assert self._sync is not None
                         self._checkpoint = self._in_thread(partial(_checkpoint, self._sync))
                         self._checkpoint.add_done_callback(_reported)
-                return done
-        return await self._in_thread(partial(_transaction, self._sync, work, write))
+                return rows
+        return await self.run(lambda conn: _rows(conn.execute(statement, params)), write=write)
+
+    def _on_loop(self, statement: Executable, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        assert self._file is not None and self._sync is not None
+        key = (id(statement), tuple(params))
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = _Compiled.of(statement, list(params), self._sync.dialect)
+        if self._connection is None:
+            self._connection = _loop_connection(self._file)
+        return self._connection.execute(compiled.sql, compiled.arguments(params)).fetchall()
 
     def _in_thread(self, call: Callable[[], T]) -> asyncio.Future[T]:
         if self._threads is None:
@@ -195,6 +254,8 @@ class Database:
         if self._threads is not None:
             self._threads.shutdown(wait=True)
             self._threads = None
-        for engine in (self._sync, self._inline):
-            if engine is not None:
-                engine.dispose()
+        if self._sync is not None:
+            self._sync.dispose()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
