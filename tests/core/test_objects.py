@@ -13,7 +13,7 @@ from users import as_user
 
 from stack_core.access import AccessPolicy
 from stack_core.config import StoreConfig
-from stack_core.errors import NotFoundError, PermissionDeniedError
+from stack_core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from stack_core.objects import OwnedObjects
 from stack_core.resources import User
 from stack_core.storage import CHECKPOINT_EVERY, Database
@@ -111,3 +111,13 @@ async def test_quick_writes_keep_the_wal_checkpointed(jobs: OwnedObjects, tmp_pa
     wal = tmp_path / "objects.db-wal"
     assert wal.stat().st_size < 2 * CHECKPOINT_EVERY * 4 * 4096, wal.stat().st_size
     assert len(await jobs.list()) == 5 * CHECKPOINT_EVERY
+
+
+async def test_a_duplicate_id_is_a_conflict_and_keeps_the_first_object(jobs: OwnedObjects) -> None:
+    await create_as(ALICE, jobs, "j1", n=1)
+    with as_user(ALICE), pytest.raises(ConflictError) as raised:
+        await jobs.create("j1", {"n": 2})
+    assert raised.value.code == "duplicate_id" and raised.value.status_code == 409
+    with as_user(ALICE):
+        stored = await jobs.get("j1")
+    assert stored.body == {"n": 1} and stored.owner == ALICE and isinstance(stored.created_at, float)

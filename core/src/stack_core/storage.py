@@ -30,7 +30,18 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Connection, Engine, Executable, MetaData, Select, create_engine, event, make_url
+from sqlalchemy import (
+    Connection,
+    Delete,
+    Engine,
+    Insert,
+    MetaData,
+    Select,
+    Update,
+    create_engine,
+    event,
+    make_url,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -41,6 +52,7 @@ from .config import StoreConfig
 __all__ = ["Database", "store_url"]
 
 T = TypeVar("T")
+Statement = Select[Any] | Insert | Update | Delete
 log = logging.getLogger("stack")
 CHECKPOINT_EVERY = 200
 
@@ -96,14 +108,14 @@ class _Compiled(NamedTuple):
     """A statement compiled once for the driver: its SQL, bound names in order, their values when
     not given (the literals of the statement) and type conversions."""
 
-    statement: Executable  # held, so that its id is not reused while cached
+    statement: Statement  # held, so that its id is not reused while cached
     sql: str
     names: tuple[str, ...]
     defaults: dict[str, Any]
     convert: dict[str, Callable[[Any], Any]]
 
     @classmethod
-    def of(cls, statement: Executable, keys: list[str], dialect: Dialect) -> _Compiled:
+    def of(cls, statement: Statement, keys: list[str], dialect: Dialect) -> _Compiled:
         compiled = statement.compile(dialect=dialect, column_keys=keys)
         if isinstance(statement, Select):
             for column in statement.selected_columns:
@@ -115,7 +127,7 @@ class _Compiled(NamedTuple):
             statement,
             compiled.string,
             names,
-            compiled.construct_params(_check=False),
+            dict(compiled.params),
             {n: f for n, f in convert.items() if f is not None},
         )
 
@@ -196,7 +208,7 @@ class Database:
         return await self._in_thread(partial(_transaction, self._sync, work, write))
 
     async def execute(
-        self, statement: Executable, params: Mapping[str, Any], *, write: bool = False
+        self, statement: Statement, params: Mapping[str, Any], *, write: bool = False
     ) -> list[tuple[Any, ...]]:
         """One statement on a row by key, ``params`` its bound values, in a transaction of its own
         (committed if ``write``): the rows it returns, as tuples of the values the driver reads
@@ -220,7 +232,7 @@ class Database:
                 return rows
         return await self.run(lambda conn: _rows(conn.execute(statement, params)), write=write)
 
-    def _on_loop(self, statement: Executable, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    def _on_loop(self, statement: Statement, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         assert self._file is not None and self._sync is not None
         key = (id(statement), tuple(params))
         compiled = self._compiled.get(key)
