@@ -6,6 +6,7 @@ slot back. Upstream error bodies are read down to their message, however the ser
 from __future__ import annotations
 
 import asyncio
+import gzip
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -246,6 +247,24 @@ async def test_tls_with_a_ca_file_and_without_verification(serve, tmp_path: Path
     async with httpx.AsyncClient(transport=Http11Transport()) as client:
         with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
             await client.post(url, content=b"secret")
+
+
+async def test_send_answers_without_httpx_objects_and_decodes_gzip(serve) -> None:
+    async def compressed(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            line, headers, body = await read_request(reader)
+            packed = gzip.compress(line + b"|" + headers[b"x-extra"] + b"|" + body)
+            writer.write(reply(packed, b"Content-Encoding: gzip", b"Content-Type: application/json"))
+            await writer.drain()
+
+    server, url = await serve(compressed)
+    transport = Http11Transport()
+    for n in range(2):
+        answer = await transport.send(b"POST", httpx.URL(f"{url}/v1/a"), [(b"X-Extra", b"e")], b"%d" % n, {})
+        assert answer.status == 200 and answer.header(b"content-type") == "application/json"
+        assert await answer.read() == b"POST /v1/a HTTP/1.1|e|%d" % n
+    await transport.aclose()
+    assert server.connections == 1
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import AsyncIterator
+import zlib
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -26,7 +27,7 @@ import orjson
 
 from .context import outbound_headers
 
-__all__ = ["Http11Transport", "error_message", "pooled_client", "pooled_transport"]
+__all__ = ["Http11Transport", "Reply", "error_message", "pooled_client", "pooled_transport"]
 
 Origin = tuple[str, str, int]
 _NO_BODY = frozenset({204, 304})
@@ -144,45 +145,62 @@ class Http11Transport(httpx.AsyncBaseTransport):
             connection.close()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
-        timeouts = request.extensions.get("timeout") or {}
-        try:
-            async with asyncio.timeout(timeouts.get("pool")):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise httpx.PoolTimeout("no connection became free in time", request=request) from None
-        try:
-            connection, head = await self._exchange(request, origin, timeouts)
-        except BaseException:
-            self._slots.release()
-            raise
+        stream = request.stream
+        body = b"".join(stream) if isinstance(stream, httpx.ByteStream) else stream  # its one chunk
+        outgoing = _Outgoing(request.method.encode(), request.url, request.headers.raw, body, request)  # type: ignore[arg-type]
+        reply = await self._open(outgoing, request.extensions.get("timeout") or {})
         return httpx.Response(
-            head.status,
-            headers=head.headers,
-            stream=_Body(self, origin, connection, head, timeouts.get("read"), request),
+            reply.status,
+            headers=reply.headers,
+            stream=reply.body,
             request=request,
             extensions={"http_version": b"HTTP/1.1"},
         )
 
+    async def send(
+        self,
+        method: bytes,
+        url: httpx.URL,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: bytes,
+        timeouts: Mapping[str, float | None],
+    ) -> Reply:
+        """One request whose body is in hand, answered without httpx's request and response
+        objects (the proxy's hot path: ~60 µs less a call). The body must be read or closed."""
+        return await self._open(_Outgoing(method, url, headers, body), timeouts)
+
+    async def _open(self, outgoing: _Outgoing, timeouts: Mapping[str, float | None]) -> Reply:
+        url = outgoing.url
+        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        try:
+            async with asyncio.timeout(timeouts.get("pool")):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise httpx.PoolTimeout("no connection became free in time", request=outgoing.request) from None
+        try:
+            connection, head = await self._exchange(outgoing, origin, timeouts)
+        except BaseException:
+            self._slots.release()
+            raise
+        return Reply(head, _Body(self, origin, connection, head, timeouts.get("read"), outgoing.request))
+
     async def _exchange(
-        self, request: httpx.Request, origin: Origin, timeouts: dict[str, float | None]
+        self, outgoing: _Outgoing, origin: Origin, timeouts: Mapping[str, float | None]
     ) -> tuple[_Connection, _Head]:
-        """Send ``request`` and read the answer's head: on a pooled connection, or a new one."""
+        """Send the request and read the answer's head: on a pooled connection, or a new one."""
         connection = self._pooled(origin)
-        replayable = isinstance(request.stream, httpx.ByteStream)
         while True:
             reused = connection is not None
             if connection is None:
                 connection = await self._connect(origin, timeouts.get("connect"))
             try:
-                await _send(connection.writer, request)
-                return connection, await _read_head(connection.reader, request, timeouts.get("read"))
+                await outgoing.write(connection.writer)
+                return connection, await outgoing.read_head(connection.reader, timeouts.get("read"))
             except (ConnectionError, asyncio.IncompleteReadError) as exc:
                 connection.close()
-                if not (reused and replayable):
+                if not (reused and isinstance(outgoing.body, bytes)):
                     raise httpx.RemoteProtocolError(
-                        f"the server closed the connection: {exc!r}", request=request
+                        f"the server closed the connection: {exc!r}", request=outgoing.request
                     ) from exc
                 connection = None  # closed while idle: once more, on a new connection
             except BaseException:
@@ -196,48 +214,97 @@ class Http11Transport(httpx.AsyncBaseTransport):
         self._idle.clear()
 
 
-def _request_head(request: httpx.Request, length: int | None) -> bytes:
-    url = request.url
-    lines = [b"%s %s HTTP/1.1" % (request.method.encode(), url.raw_path)]
-    headers = request.headers
-    if "host" not in headers:
-        lines.append(b"Host: " + url.netloc)
-    if "content-length" not in headers and "transfer-encoding" not in headers:
-        lines.append(b"Content-Length: %d" % length if length is not None else b"Transfer-Encoding: chunked")
-    lines += [b"%s: %s" % (k, v) for k, v in headers.raw]
-    lines += [f"{k}: {v}".encode() for k, v in outbound_headers.get()]
-    return b"\r\n".join(lines) + b"\r\n\r\n"
+class _Outgoing:
+    """A request as the transport writes it: the body in hand (replayable) or streamed."""
+
+    __slots__ = ("body", "headers", "method", "request", "url")
+
+    def __init__(
+        self,
+        method: bytes,
+        url: httpx.URL,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: bytes | AsyncIterable[bytes],
+        request: httpx.Request | None = None,
+    ) -> None:
+        self.method, self.url, self.headers, self.body, self.request = method, url, headers, body, request
+
+    def _head(self, length: int | None) -> bytes:
+        url = self.url
+        lines = [b"%s %s HTTP/1.1" % (self.method, url.raw_path)]
+        names = {name.lower() for name, _ in self.headers}
+        if b"host" not in names:
+            lines.append(b"Host: " + url.netloc)
+        if b"content-length" not in names and b"transfer-encoding" not in names:
+            lines.append(
+                b"Content-Length: %d" % length if length is not None else b"Transfer-Encoding: chunked"
+            )
+        lines += [b"%s: %s" % (k, v) for k, v in self.headers]
+        lines += [f"{k}: {v}".encode() for k, v in outbound_headers.get()]
+        return b"\r\n".join(lines) + b"\r\n\r\n"
+
+    async def write(self, writer: asyncio.StreamWriter) -> None:
+        body = self.body
+        if isinstance(body, bytes):
+            writer.write(self._head(len(body)) + body)
+        else:
+            chunked = not any(name.lower() == b"content-length" for name, _ in self.headers)
+            writer.write(self._head(None))
+            async for chunk in body:
+                if chunk:
+                    writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+                    await writer.drain()
+            if chunked:
+                writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+    async def read_head(self, reader: asyncio.StreamReader, seconds: float | None) -> _Head:
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    head = _Head(await reader.readuntil(b"\r\n\r\n"), self.method)
+                    if head.status >= 200 or head.status == 101:
+                        return head  # 1xx: informational, the answer follows
+        except TimeoutError:
+            raise httpx.ReadTimeout("the server did not answer in time", request=self.request) from None
+        except asyncio.LimitOverrunError:
+            raise httpx.RemoteProtocolError(
+                "the response headers are too large", request=self.request
+            ) from None
 
 
-async def _send(writer: asyncio.StreamWriter, request: httpx.Request) -> None:
-    stream = request.stream
-    if isinstance(stream, httpx.ByteStream):
-        body = b"".join(stream)  # its one chunk
-        writer.write(_request_head(request, len(body)) + body)
-    else:
-        chunked = "content-length" not in request.headers
-        writer.write(_request_head(request, None))
-        async for chunk in stream:  # type: ignore[union-attr]
-            if chunk:
-                writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
-                await writer.drain()
-        if chunked:
-            writer.write(b"0\r\n\r\n")
-    await writer.drain()
+class Reply:
+    """An answer from ``Http11Transport.send``: status, raw headers and the body as it arrives
+    (``gzip``/``deflate`` decoded); read it whole or close it."""
 
+    __slots__ = ("body", "headers", "status")
 
-async def _read_head(reader: asyncio.StreamReader, request: httpx.Request, seconds: float | None) -> _Head:
-    method = request.method.encode()
-    try:
-        async with asyncio.timeout(seconds):
-            while True:
-                head = _Head(await reader.readuntil(b"\r\n\r\n"), method)
-                if head.status >= 200 or head.status == 101:
-                    return head  # 1xx: informational, the answer follows
-    except TimeoutError:
-        raise httpx.ReadTimeout("the server did not answer in time", request=request) from None
-    except asyncio.LimitOverrunError:
-        raise httpx.RemoteProtocolError("the response headers are too large", request=request) from None
+    def __init__(self, head: _Head, body: _Body) -> None:
+        self.status, self.headers, self.body = head.status, head.headers, body
+
+    def header(self, name: bytes) -> str | None:
+        """A header's value (``name`` in lower case), or None."""
+        return next((v.decode("latin-1") for k, v in self.headers if k.lower() == name), None)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        coding = (self.header(b"content-encoding") or "identity").lower()
+        if coding == "identity":
+            async for chunk in self.body:
+                yield chunk
+            return
+        if coding not in ("gzip", "deflate"):
+            await self.close()
+            raise httpx.DecodingError(f"unsupported content-encoding {coding!r}")
+        decoder = zlib.decompressobj(47)  # a gzip or zlib header
+        async for chunk in self.body:
+            yield decoder.decompress(chunk)
+        yield decoder.flush()
+
+    async def read(self) -> bytes:
+        return b"".join([chunk async for chunk in self.chunks()])
+
+    async def close(self) -> None:
+        await self.body.aclose()
 
 
 class _Body(httpx.AsyncByteStream):
@@ -250,7 +317,7 @@ class _Body(httpx.AsyncByteStream):
         connection: _Connection,
         head: _Head,
         timeout: float | None,
-        request: httpx.Request,
+        request: httpx.Request | None,
     ) -> None:
         self._transport, self._origin, self._connection = transport, origin, connection
         self._head, self._timeout, self._request = head, timeout, request

@@ -1,8 +1,8 @@
 """Talking to OpenAI-compatible backends: the helper every remote inference adapter composes.
 
-``OpenAICompatClient`` is one pooled HTTP client per provider (httpx's API over the aiohttp
-transport), with timeouts, retries where they are safe (connection refused, 429/503 before any
-reply, never sooner than their ``Retry-After`` and only when it is at most ``max_retry_after``;
+``OpenAICompatClient`` is one pooled HTTP client per provider (the kernel's HTTP/1.1 transport,
+without httpx's objects), with timeouts, retries where they are safe (connection refused, 429/503
+before any reply, never sooner than their ``Retry-After`` and only when it is at most ``max_retry_after``;
 otherwise the client gets the ``Retry-After``), and backend errors mapped onto the kernel's
 exception tree with the provider named. A 200 that is not what was asked for (HTML, an empty or
 cut-off body, a stream that is not SSE) is a 502 naming the provider: checked by content type and
@@ -44,7 +44,7 @@ from ..errors import (
     StackError,
 )
 from ..hookspecs import ProviderContext
-from ..http import error_message, pooled_transport
+from ..http import Http11Transport, Reply, error_message
 from ..payloads import SSEStream, sse_error
 from ..redact import redact_urls
 from ..resources import Model
@@ -89,17 +89,17 @@ class OpenAICompatClient:
         self.timeout = httpx.Timeout(timeout, connect=connect_timeout)
         self.max_retries, self.max_retry_after = max_retries, max_retry_after
         self.provider_data_key = provider_data_key
-        self._transport: httpx.AsyncBaseTransport | None = None
+        self._transport: Http11Transport | None = None
         self._urls: dict[str, httpx.URL] = {}
         self._timeout = self.timeout.as_dict()
-        self._headers = httpx.Headers({"content-type": "application/json", "accept": "application/json"})
+        self._headers = [(b"content-type", b"application/json"), (b"accept", b"application/json")]
         if api_key is not None and api_key.get_secret_value():
-            self._headers["authorization"] = f"Bearer {api_key.get_secret_value()}"
+            self._headers.append((b"authorization", f"Bearer {api_key.get_secret_value()}".encode()))
 
     @property
-    def transport(self) -> httpx.AsyncBaseTransport:
+    def transport(self) -> Http11Transport:
         if self._transport is None:
-            self._transport = pooled_transport()
+            self._transport = Http11Transport()
         return self._transport
 
     def url(self, path: str) -> httpx.URL:
@@ -109,13 +109,12 @@ class OpenAICompatClient:
             url = self._urls[path] = httpx.URL(path if "://" in path else self.base_url + path)
         return url
 
-    def headers(self) -> httpx.Headers:
+    def headers(self) -> list[tuple[bytes, bytes]]:
         key = self._request_key()
         if key is None:
             return self._headers
-        headers = self._headers.copy()  # normalised once in __init__; copied per request by httpx
-        headers["authorization"] = f"Bearer {key}"
-        return headers
+        bearer = (b"authorization", f"Bearer {key}".encode())
+        return [*(h for h in self._headers if h[0] != b"authorization"), bearer]
 
     def _request_key(self) -> str | None:
         return provider_data_value(self.provider_data_key) if self.provider_data_key else None
@@ -161,37 +160,29 @@ class OpenAICompatClient:
             f"Provider '{self.provider_id}' answered with {what}.", provider_id=self.provider_id
         )
 
-    def _check_reply(self, response: httpx.Response, stream: bool) -> None:
-        """Refuse a success that is not JSON (or, streaming, not SSE), cheaply."""
-        media = response.headers.get("content-type", "")
-        if stream:
+    def _check_reply(self, reply: Reply, body: bytes | None) -> None:
+        """Refuse a success that is not JSON (``body``) or, streaming (no body yet), not SSE, cheaply."""
+        media = reply.header(b"content-type") or ""
+        if body is None:
             if media and not media.startswith("text/event-stream"):
                 raise self._bad_reply(f"{media.partition(';')[0] or 'no content type'} instead of a stream")
             return
         if media and "json" not in media:
             raise self._bad_reply(f"{media.partition(';')[0]} instead of JSON")
-        body = response.content
         first, last = body[:64].lstrip()[:1], body[-64:].rstrip()[-1:]
         if first + last not in (b"{}", b"[]"):
             raise self._bad_reply("an empty body" if not first else "a body that is not JSON")
 
-    async def _send(self, method: str, path: str, body: bytes | None, stream: bool) -> httpx.Response:
-        """Send, retrying only where the backend cannot have acted on the request."""
-        # the body as a ready stream and the headers pre-normalised: httpx's content encoding and
-        # header defaulting cost ~16 µs a request; the transport sets Host and Content-Length
-        request = httpx.Request(
-            method,
-            self.url(path),
-            headers=self.headers(),
-            stream=httpx.ByteStream(body or b""),
-            extensions={"timeout": self._timeout},
-        )
-        request.read()
+    async def _send(
+        self, method: str, path: str, body: bytes | None, stream: bool
+    ) -> tuple[Reply, bytes | None]:
+        """Send, retrying only where the backend cannot have acted on the request: the reply and,
+        unless ``stream``, its body (read whole)."""
+        url, verb = self.url(path), method.encode()
         for attempt in range(self.max_retries + 1):
             try:
-                response = await self.transport.handle_async_request(request)
-                if not stream:
-                    await response.aread()
+                reply = await self.transport.send(verb, url, self.headers(), body or b"", self._timeout)
+                content = None if stream and reply.status < 400 else await reply.read()
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if attempt < self.max_retries:
                     await self._backoff(attempt)
@@ -199,41 +190,40 @@ class OpenAICompatClient:
                 raise self._map_exception(exc) from None
             except httpx.HTTPError as exc:
                 raise self._map_exception(exc) from None
-            if response.status_code < 400:
+            if reply.status < 400:
                 try:
-                    self._check_reply(response, stream)
+                    self._check_reply(reply, content)
                 except ProviderReplyError:
-                    await response.aclose()
+                    await reply.close()
                     raise
-                return response
-            content = await response.aread()
-            await response.aclose()
-            retry_after = response.headers.get("retry-after")
+                return reply, content
+            retry_after = reply.header(b"retry-after")
             wait = _seconds(retry_after)
             soon = wait is None or wait <= self.max_retry_after
-            if response.status_code in RETRYABLE_STATUS and attempt < self.max_retries and soon:
+            if reply.status in RETRYABLE_STATUS and attempt < self.max_retries and soon:
                 await self._backoff(attempt, wait or 0.0)
                 continue
-            raise self._map_status(response.status_code, content, retry_after if wait is not None else None)
+            raise self._map_status(reply.status, content or b"", retry_after if wait is not None else None)
         raise AssertionError("unreachable")
 
     async def request(self, method: str, path: str, body: bytes | None = None) -> bytes:
         """The upstream JSON body, as bytes."""
-        response = await self._send(method, path, body, stream=False)
-        return response.content
+        _, content = await self._send(method, path, body, stream=False)
+        assert content is not None
+        return content
 
     async def get_json(self, path: str) -> Any:
         return orjson.loads(await self.request("GET", path))
 
     async def stream(self, path: str, body: bytes) -> SSEStream:
         """Open an SSE stream (errors before the first byte raise here) and relay it verbatim."""
-        response = await self._send("POST", path, body, stream=True)
-        return SSEStream(self._relay(response))
+        reply, _ = await self._send("POST", path, body, stream=True)
+        return SSEStream(self._relay(reply))
 
-    async def _relay(self, response: httpx.Response) -> AsyncIterator[bytes]:
+    async def _relay(self, reply: Reply) -> AsyncIterator[bytes]:
         tail = b""
         try:
-            async for chunk in response.aiter_bytes():
+            async for chunk in reply.chunks():
                 yield chunk
                 tail = (tail + chunk)[-32:]
         except httpx.HTTPError as exc:
@@ -241,7 +231,7 @@ class OpenAICompatClient:
             yield sse_error(ProviderError(message, provider_id=self.provider_id))
             return
         finally:
-            await response.aclose()
+            await reply.close()
         if not tail.rstrip().endswith(b"[DONE]"):
             message = f"Provider '{self.provider_id}' ended the stream without [DONE]."
             yield sse_error(ProviderError(message, provider_id=self.provider_id))
