@@ -172,11 +172,16 @@ class Http11Transport(httpx.AsyncBaseTransport):
     async def _open(self, outgoing: _Outgoing, timeouts: Mapping[str, float | None]) -> Reply:
         url = outgoing.url
         origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
-        try:
-            async with asyncio.timeout(timeouts.get("pool")):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise httpx.PoolTimeout("no connection became free in time", request=outgoing.request) from None
+        if self._slots.locked():
+            try:
+                async with asyncio.timeout(timeouts.get("pool")):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise httpx.PoolTimeout(
+                    "no connection became free in time", request=outgoing.request
+                ) from None
+        else:
+            await self._slots.acquire()  # free: no timer to set
         try:
             connection, head = await self._exchange(outgoing, origin, timeouts)
         except BaseException:
@@ -330,15 +335,17 @@ class _Body(httpx.AsyncByteStream):
             if length is None:
                 async for chunk in self._chunks(reader):
                     yield chunk
+            elif 0 < length <= 1 << 20:  # in one read, under one timer
+                try:
+                    yield await self._read(reader.readexactly(length))
+                except asyncio.IncompleteReadError as exc:
+                    raise self._cut(length - len(exc.partial)) from None
             elif length > 0:
                 remaining = length
                 while remaining:
                     chunk = await self._read(reader.read(min(remaining, 1 << 20)))
                     if not chunk:
-                        raise httpx.RemoteProtocolError(
-                            f"the server closed the connection {remaining} bytes before the end of the body",
-                            request=self._request,
-                        )
+                        raise self._cut(remaining)
                     remaining -= len(chunk)
                     yield chunk
             elif length < 0:
@@ -366,6 +373,10 @@ class _Body(httpx.AsyncByteStream):
                     pass  # trailers
                 return
             yield (await self._read(reader.readexactly(size + 2)))[:-2]
+
+    def _cut(self, missing: int) -> httpx.RemoteProtocolError:
+        message = f"the server closed the connection {missing} bytes before the end of the body"
+        return httpx.RemoteProtocolError(message, request=self._request)
 
     async def _read(self, reading: Any) -> Any:
         try:

@@ -157,7 +157,8 @@ class ResponsesAdapter:
             output_shields=shields,
             stream=request.stream or request.background,
         )
-        renderer = Renderer(stored.response, box.bindings, talk.approved)
+        quiet = not (request.stream or request.background)  # only the final response is read
+        renderer = Renderer(stored.response, box.bindings, talk.approved, quiet=quiet)
         return renderer, self._events(request, turn, renderer, box.listings, stored.input)
 
     async def _resume(

@@ -9,7 +9,7 @@ is answered for the model with the reason.
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +43,7 @@ _PREFIX = {
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex}"
+    return f"{prefix}_{os.urandom(16).hex()}"
 
 
 def with_ids(items: Sequence[Item]) -> list[Item]:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -167,7 +167,7 @@ LoopEvent = StepStarted | TextChunk | ToolCallChunk | ToolCallStarted | ToolCall
 
 
 def _id() -> str:
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def _add(a: Usage, b: Usage | None) -> Usage:

@@ -1,7 +1,7 @@
 """The agent loop's events rendered as a Response: its output items and the named stream events.
 
 A non-streaming request renders the same events and keeps only the final response, so the two
-can not drift apart. Text streams as a ``message`` item (``output_text`` part; an answer an output
+can not drift apart (``quiet``: its events are typed and numbered but not filled, no snapshots). Text streams as a ``message`` item (``output_text`` part; an answer an output
 shield stops is replaced by the refusal, though its deltas were streamed); calls of client
 tools stream as ``function_call`` items with their arguments; server tool calls appear when they
 start (``in_progress``) and are done when they return (``mcp_call``, ``file_search_call``,
@@ -55,16 +55,25 @@ class Renderer:
     stream events each one makes, numbered from 0."""
 
     def __init__(
-        self, response: Response, bindings: Mapping[str, Binding], approved: Mapping[str, str]
+        self,
+        response: Response,
+        bindings: Mapping[str, Binding],
+        approved: Mapping[str, str],
+        *,
+        quiet: bool = False,
     ) -> None:
         self.response, self.bindings, self.approved = response, bindings, approved
+        self.quiet = quiet  # nobody reads the events (a plain request): typed and numbered, unfilled
         self.sequence = 0
         self.message: tuple[int, Message] | None = None
         self.functions: dict[int, tuple[int, FunctionCall]] = {}
         self.running: dict[str, int] = {}
 
     def event(self, type: str, **fields: Any) -> ResponseEvent:
-        event = ResponseEvent(type=type, sequence_number=self.sequence, **fields)
+        if self.quiet:
+            event = ResponseEvent.model_construct(type=type, sequence_number=self.sequence)
+        else:
+            event = ResponseEvent(type=type, sequence_number=self.sequence, **fields)
         self.sequence += 1
         return event
 
@@ -72,6 +81,8 @@ class Renderer:
         # A snapshot: the renderer assigns the response's fields and replaces its output items,
         # never changes them in place, so copying the output list is enough (a deep copy of the
         # tools' schemas cost more than the rest of the rendering).
+        if self.quiet:
+            return self.event(type)
         return self.event(type, response=self.response.model_copy(update={"output": [*self.response.output]}))
 
     def start(self, items: list[Item]) -> Events:
@@ -84,7 +95,8 @@ class Renderer:
     def _add(self, item: Item) -> tuple[int, ResponseEvent]:
         self.response.output.append(item)
         index = len(self.response.output) - 1
-        return index, self.event("response.output_item.added", output_index=index, item=item.model_copy())
+        shown = item if self.quiet else item.model_copy()  # the item itself changes as it streams
+        return index, self.event("response.output_item.added", output_index=index, item=shown)
 
     def _done(self, index: int, item: Item) -> ResponseEvent:
         self.response.output[index] = item
