@@ -14,6 +14,7 @@ import llama_stack_client
 import pytest
 from auth_endpoint import spawn_auth_endpoint
 from backends import fake_backend, stack_server
+from documents import Page, minimal_pdf, serve_documents
 from llama_stack_client import LlamaStackClient
 from llama_stack_client.lib.agents.agent import Agent
 from llama_stack_client.lib.agents.client_tool import client_tool
@@ -41,7 +42,14 @@ def config(backend: str, auth_url: str) -> dict[str, Any]:
             "vector_io": [entry("faiss", "inline::faiss")],
             "tool_runtime": [entry("rag", "inline::rag-runtime")],
             "safety": [entry("llama-guard", "inline::llama-guard")],
-            "agents": [entry("meta-reference", "inline::meta-reference")],
+            "files": [entry("files", "inline::localfs")],
+            "agents": [
+                entry(
+                    "meta-reference",
+                    "inline::meta-reference",
+                    url_fetch={"allow_private_addresses": True, "allowed_hosts": ["127.0.0.1"]},
+                )
+            ],
         },
         "models": [
             {"model_id": MODEL, "provider_id": "vllm", "model_type": "llm"},
@@ -73,8 +81,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackServer]:
 
 
 @pytest.fixture(scope="module")
-def llama(server: StackServer) -> LlamaStackClient:
-    return LlamaStackClient(base_url=server.url, api_key="ta", timeout=120)
+def llama(server: StackServer) -> Iterator[LlamaStackClient]:
+    client = LlamaStackClient(base_url=server.url, api_key="ta", timeout=120)
+    yield client
+    client.close()  # its pooled connections, else closed by the collector with a ResourceWarning
 
 
 @client_tool
@@ -182,6 +192,43 @@ def test_documents_are_context_of_the_turn(llama: LlamaStackClient) -> None:
     assert content == f"[{MODEL}] echo: What is the password? The password is swordfish. The colour is teal."
 
 
+def test_documents_by_url_and_file_id_are_read_and_a_refused_url_is_a_400(
+    llama: LlamaStackClient, server: StackServer
+) -> None:
+    """A PDF given by URL (fetched within the agent provider's url_fetch limits) and a Markdown
+    file given by its Files API id become the turn's context; a host outside the allowed ones is
+    refused with a 400 naming the document."""
+    agent = Agent(llama, model=MODEL, instructions="Be brief.")
+    session = agent.create_session("fetched")
+    uploaded = httpx.post(
+        f"{server.url}/v1/files",
+        headers={"Authorization": "Bearer ta"},
+        files={"file": ("notes.md", b"# Notes\n\nThe code word is **marmalade**.", "text/markdown")},
+        data={"purpose": "assistants"},
+    ).json()["id"]
+    with serve_documents() as pages:
+        pages.pages["/guide.pdf"] = Page(minimal_pdf("The door opens at nine."), "application/pdf")
+        documents = [
+            {"content": {"uri": f"{pages.url}/guide.pdf"}, "mime_type": "application/pdf"},
+            {"content": {"uri": uploaded}, "mime_type": "text/markdown"},
+        ]
+        turn = agent.create_turn(
+            [{"role": "user", "content": "When?"}], session_id=session, documents=documents, stream=False
+        )
+        assert turn.output_message.content == (  # type: ignore[union-attr]
+            f"[{MODEL}] echo: When? The door opens at nine. Notes\n\nThe code word is marmalade."
+        )
+        elsewhere = pages.url.replace("127.0.0.1", "localhost") + "/guide.pdf"
+        with pytest.raises(llama_stack_client.BadRequestError) as refused:
+            agent.create_turn(
+                [{"role": "user", "content": "When?"}],
+                session_id=session,
+                documents=[{"content": {"uri": elsewhere}, "mime_type": "application/pdf"}],
+                stream=False,
+            )
+    assert "host localhost is not in the allowed hosts" in str(refused.value)
+
+
 def test_a_non_streamed_turn_and_its_session(llama: LlamaStackClient, server: StackServer) -> None:
     agent_id = llama.agents.create(agent_config={"model": MODEL, "instructions": "Be brief."}).agent_id
     sessions = [llama.agents.session.create(agent_id, session_name=f"s{n}").session_id for n in range(2)]
@@ -216,11 +263,13 @@ def test_a_non_streamed_turn_and_its_session(llama: LlamaStackClient, server: St
 def test_another_users_session_is_404(llama: LlamaStackClient, server: StackServer) -> None:
     agent_id = llama.agents.create(agent_config={"model": MODEL, "instructions": "Be brief."}).agent_id
     session_id = llama.agents.session.create(agent_id, session_name="mine").session_id
-    bob = LlamaStackClient(base_url=server.url, api_key="tb", timeout=60)
-    with pytest.raises(llama_stack_client.NotFoundError):
-        bob.agents.session.retrieve(session_id, agent_id=agent_id)
-    with pytest.raises(llama_stack_client.NotFoundError):
-        bob.agents.turn.create(session_id, agent_id=agent_id, messages=[{"role": "user", "content": "hi"}])
+    with LlamaStackClient(base_url=server.url, api_key="tb", timeout=60) as bob:
+        with pytest.raises(llama_stack_client.NotFoundError):
+            bob.agents.session.retrieve(session_id, agent_id=agent_id)
+        with pytest.raises(llama_stack_client.NotFoundError):
+            bob.agents.turn.create(
+                session_id, agent_id=agent_id, messages=[{"role": "user", "content": "hi"}]
+            )
     assert llama.agents.session.retrieve(session_id, agent_id=agent_id).session_id == session_id
     agents = {
         name: httpx.get(f"{server.url}/v1/agents", headers={"Authorization": f"Bearer {name}"}).json()

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from documents import DocumentServer, Page
-from stack_provider_rag_runtime.config import UrlFetchConfig
-from stack_provider_rag_runtime.documents import decode_data_uri, document_chunks
-from stack_provider_rag_runtime.fetch import UrlFetcher, public
+from stack_provider_rag_runtime.documents import document_chunks
 from stack_provider_rag_runtime.retrieval import Hit, check_template, frame
 
 from stack_core import BadRequestError, Chunk, RagDocument, RagQueryConfig
+from stack_core.kits.documents import decode_data_uri
+from stack_core.kits.fetch import UrlFetchConfig, UrlFetcher, public
 
 
 def fetcher(**config: Any) -> UrlFetcher:

@@ -166,7 +166,8 @@ class AgentList(ApiModel):
 
 
 class Document(ApiModel):
-    """Text given to the model with the turn: a string, text items, or a ``data:`` URI."""
+    """Text given to the model with the turn: a string, text items, or a URI (``data:``, http(s),
+    or a file id of the Files API; PDF and Markdown are read as text)."""
 
     content: Content | dict[str, str]
     mime_type: str

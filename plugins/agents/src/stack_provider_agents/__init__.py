@@ -25,7 +25,7 @@ def stack_register_providers(register: RegisterProvider) -> None:
         config="stack_provider_agents.config:LoopConfig",
         factory="stack_provider_agents.agents:AgentsAdapter",
         deps=("inference",),
-        optional_deps=("tool_runtime", "safety"),
+        optional_deps=("tool_runtime", "safety", "files"),
         description="Llama Stack 0.2 agents: sessions of turns with tool groups, client tools and shields.",
     )
     register(

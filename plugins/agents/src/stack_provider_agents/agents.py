@@ -2,7 +2,8 @@
 
 A turn is a loop ``Turn``: the session's conversation so far (the last completed turn's messages,
 the agent's instructions first), the new messages (documents as context of the last user
-message), the agent's tools and the turn's, its sampling parameters and shields. A ``TurnRenderer``
+message, read by the documents kit: text, a ``data:`` URI, an http(s) URL fetched within
+``url_fetch``'s limits, or a file id), the agent's tools and the turn's, its sampling parameters and shields. A ``TurnRenderer``
 makes the loop's events turn events; the turn is saved before its last event is sent. A turn that
 stopped at client tool calls is resumed with the caller's responses: they are appended as tool
 messages and make a ``tool_execution`` step, and the loop goes on (input shields already ran).
@@ -10,20 +11,19 @@ messages and make a ``tool_execution`` step, and the loop goes on (input shields
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote_to_bytes
 
 from stack_core import (
     BadRequestError,
     NotFoundError,
     ProviderContext,
     ToolRuntimeClient,
-    UnsupportedError,
     content_text,
     native_sampling_options,
     native_to_openai_messages,
@@ -59,6 +59,8 @@ from stack_core.apis.inference_native import (
     ToolResponseMessage,
     UserMessage,
 )
+from stack_core.kits.documents import DocumentReader
+from stack_core.kits.fetch import UrlFetcher
 
 from .agent_tools import agent_tools
 from .config import LoopConfig
@@ -80,30 +82,23 @@ def _page(items: list[Any], request: ListAgentsRequest | ListSessionsRequest) ->
     return items[start:end], end < len(items)
 
 
-def _document_text(document: Document) -> str:
-    content = document.content
-    if isinstance(content, dict):
-        uri = content.get("uri", "")
-        head, comma, data = uri.partition(",")
-        if not (uri.startswith("data:") and comma):
-            raise UnsupportedError(
-                "Documents are taken as text or data: URIs; fetch a URL's content and pass it as text.",
-                param="documents",
-            )
-        raw = unquote_to_bytes(data)
-        return (base64.b64decode(raw) if head.endswith(";base64") else raw).decode(errors="replace")
-    text = content_text(content if isinstance(content, str) else _json(content))
-    if not text:
-        raise UnsupportedError("Documents must hold text.", param="documents")
-    return text
-
-
 def _json(content: Any) -> Any:
     items = content if isinstance(content, list) else [content]
     return [item.model_dump(mode="json") for item in items]
 
 
-def _with_documents(messages: Sequence[InputMessage], documents: Sequence[Document]) -> list[InputMessage]:
+@dataclass(frozen=True)
+class _Numbered:
+    """A turn's document as the documents kit reads it, named by its place in the turn."""
+
+    document_id: str
+    content: Any
+    mime_type: str | None
+
+
+async def _with_documents(
+    messages: Sequence[InputMessage], documents: Sequence[Document], reader: DocumentReader
+) -> list[InputMessage]:
     """The messages, the documents' text added to the context of the last user message."""
     found = list(messages)
     users = [i for i, m in enumerate(found) if isinstance(m, UserMessage)]
@@ -111,12 +106,19 @@ def _with_documents(messages: Sequence[InputMessage], documents: Sequence[Docume
         return found
     if not users:
         raise BadRequestError("Documents need a user message to go with.", param="documents")
+    numbered = [_Numbered(f"#{n}", _plain(d.content), d.mime_type) for n, d in enumerate(documents, 1)]
+    texts = await asyncio.gather(*(reader.text(d) for d in numbered))
     last = found[users[-1]]
     assert isinstance(last, UserMessage)
     context = [TextItem(text=content_text(_json(last.context)))] if last.context is not None else []
-    context += [TextItem(text=_document_text(d)) for d in documents]
+    context += [TextItem(text=text) for text in texts]
     found[users[-1]] = last.model_copy(update={"context": context})
     return found
+
+
+def _plain(content: Any) -> Any:
+    """Content items as the documents kit reads them (their JSON); text and URIs as they are."""
+    return content if isinstance(content, str | dict) else _json(content)
 
 
 class AgentsAdapter:
@@ -128,6 +130,8 @@ class AgentsAdapter:
             context.owned_objects("agent_turn"),
         )
         self.loop = AgentLoop(context.inference, lambda: context.safety)
+        files = context.files if "files" in context.deps else None
+        self.reader = DocumentReader(UrlFetcher(config.url_fetch), files)
 
     def _tool_runtime(self) -> ToolRuntimeClient | None:
         return self.context.tool_runtime if "tool_runtime" in self.context.deps else None
@@ -190,7 +194,7 @@ class AgentsAdapter:
         done = [r for r in await self.store.turns(request.session_id) if r.turn.completed_at is not None]
         instructions: list[Message] = [{"role": "system", "content": agent.agent_config.instructions}]
         history = done[-1].messages if done else instructions
-        given = _with_documents(request.messages, request.documents)
+        given = await _with_documents(request.messages, request.documents, self.reader)
         messages = [*history, *native_to_openai_messages(given, "messages")]
         turn = Turn(
             turn_id=_id(),

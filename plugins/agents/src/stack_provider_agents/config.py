@@ -6,11 +6,15 @@ from __future__ import annotations
 from pydantic import Field
 
 from stack_core import ConfigModel
+from stack_core.kits.fetch import UrlFetchConfig
 
 
 class LoopConfig(ConfigModel):
     max_infer_iters: int = Field(
         default=10, ge=1, le=100, description="Model steps of a turn when a request names no limit."
+    )
+    url_fetch: UrlFetchConfig = Field(
+        default_factory=UrlFetchConfig, description="Limits on turn documents given by http(s) URL."
     )
 
 

@@ -34,10 +34,11 @@ from stack_core import (
     content_text,
 )
 from stack_core.apis.tool_runtime import Content
+from stack_core.kits.documents import DocumentReader
+from stack_core.kits.fetch import UrlFetcher
 
 from .config import RagRuntimeConfig
-from .documents import DocumentReader, document_chunks
-from .fetch import UrlFetcher
+from .documents import document_chunks
 from .retrieval import Hit, check_template, frame, query_text
 
 __all__ = ["RagRuntime"]

@@ -1,4 +1,4 @@
-"""Fetching documents given by URL, bounded: http(s) only, a host allow-list, a size cap, one
+"""Fetching documents given by URL (RAG documents, agents' turn documents), bounded: http(s) only, a host allow-list, a size cap, one
 deadline for the whole fetch, and no private addresses unless the config allows them.
 
 Each hop (the URL, then every redirect, followed here rather than by httpx) is checked before it
@@ -17,15 +17,37 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import httpx
+from pydantic import Field
 
-from stack_core import BadRequestError
+from ..config import ConfigModel
+from ..errors import BadRequestError
 
-from .config import UrlFetchConfig
-
-__all__ = ["Fetched", "UrlFetcher"]
+__all__ = ["Fetched", "UrlFetchConfig", "UrlFetcher", "public"]
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class UrlFetchConfig(ConfigModel):
+    """How documents given by URL are fetched: http(s) only, bounded, public addresses by default."""
+
+    max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1, description="Largest document fetched (after decompression)."
+    )
+    timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Time allowed for a whole fetch, redirects included."
+    )
+    max_redirects: int = Field(default=5, ge=0, description="Redirects followed (each one checked anew).")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names documents may be fetched from ('docs.example.com', or '*.example.com' "
+        "for its subdomains); empty: any host.",
+    )
+    allow_private_addresses: bool = Field(
+        default=False,
+        description="Fetch from hosts resolving to loopback, private, link-local or other non-public "
+        "addresses. Off by default, so a server's users cannot reach its internal network.",
+    )
 
 
 @dataclass(frozen=True)
