@@ -1,10 +1,12 @@
 """Durable jobs over the real SQL store (SQLite): results and errors, cancel (here and from another
 service), owners and the access policy, the per-kind concurrency bound, leases lapsing to another
-service, hand-back on stop, and a worker process killed with SIGKILL whose job the next one finishes."""
+service, hand-back on stop, a worker process killed with SIGKILL whose job the next one finishes,
+and secrets sealed apart from the params."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import signal
 import subprocess
 import sys
@@ -20,8 +22,9 @@ from users import as_user
 from stack_core.access import AccessPolicy
 from stack_core.config import StoreConfig
 from stack_core.context import current_user
-from stack_core.errors import BadRequestError, NotFoundError, PermissionDeniedError
+from stack_core.errors import BadRequestError, ConfigError, NotFoundError, PermissionDeniedError
 from stack_core.jobs import Job, JobHandle, JobService
+from stack_core.jobs.secrets import KEY_VARIABLE, Sealer, SecretsUnreadableError
 from stack_core.resources import User
 from stack_core.storage import Database
 
@@ -276,3 +279,53 @@ def test_a_job_whose_process_was_killed_is_finished_once_by_the_next(tmp_path: P
     assert [int(e[1]) for e in effects if e[0] == "step"] == list(range(20))  # each step once, in order
     assert [e[0] for e in effects].count("done") == 1 and effects[-1][0] == "done"
     assert effects[0][-1] == str(first.pid) != effects[-1][-1]  # begun by the first, ended by the next
+
+
+async def test_secrets_reach_the_runner_sealed_apart_from_the_params_and_end_with_the_job(
+    database: Database, tmp_path: Path
+) -> None:
+    """Secrets are never in the params anyone who may read the job sees, are stored sealed (not
+    in clear), open in the runner, and are deleted when the job ends or is cancelled queued."""
+    seen: list[dict[str, Any]] = []
+
+    async def call(job: JobHandle) -> None:
+        seen.append(await job.secrets())
+
+    jobs = JobService(database, poll_interval=0.05, sealer=Sealer(tmp_path / "secrets.key"))
+    jobs.register("call", call)
+    with as_user(ALICE):
+        queued = await jobs.submit("call", {"url": "u"}, secrets={"token": "s3cret-token"})
+        never = await jobs.submit("call", {"url": "v"}, secrets={"token": "other-token"})
+        await jobs.cancel(never.id)
+    stored = await database.run(lambda conn: conn.exec_driver_sql("SELECT * FROM stack_jobs_secrets").all())
+    assert [row[0] for row in stored] == [queued.id] and "s3cret" not in str(stored)
+    await jobs.start()
+    try:
+        with as_user(ALICE):
+            done = await finished(jobs, queued.id)
+    finally:
+        await jobs.stop()
+    assert done.status == "succeeded" and done.params == {"url": "u"} and seen == [{"token": "s3cret-token"}]
+    assert (
+        await database.run(lambda conn: conn.exec_driver_sql("SELECT * FROM stack_jobs_secrets").all()) == []
+    )
+    assert (tmp_path / "secrets.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_sealed_secrets_open_with_their_key_and_for_their_job_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(KEY_VARIABLE, raising=False)
+    sealer = Sealer(tmp_path / "secrets.key")
+    sealed = sealer.seal("job_1", {"token": "t"})
+    assert Sealer(tmp_path / "secrets.key").open("job_1", sealed) == {"token": "t"}  # the same key file
+    for other, job_id in ((Sealer(tmp_path / "elsewhere.key"), "job_1"), (sealer, "job_2")):
+        with pytest.raises(SecretsUnreadableError, match=KEY_VARIABLE) as refused:
+            other.open(job_id, sealed)
+        assert refused.value.code == "secrets_unreadable"
+    monkeypatch.setenv(KEY_VARIABLE, base64.urlsafe_b64encode(b"k" * 32).decode())
+    shared = Sealer(tmp_path / "unused.key").seal("job_1", {"token": "t"})
+    assert Sealer(None).open("job_1", shared) == {"token": "t"} and not (tmp_path / "unused.key").exists()
+    monkeypatch.setenv(KEY_VARIABLE, "too-short")
+    with pytest.raises(ConfigError, match="32 bytes"):
+        Sealer(None).seal("job_1", {})

@@ -33,6 +33,12 @@ VARIABLES: tuple[EnvVar, ...] = (
     ),
     EnvVar("STACK_PORT", "Port of the shipped `starter` distribution (its `server.port`).", "8321"),
     EnvVar(
+        "STACK_SECRETS_KEY",
+        "Key sealing jobs' secrets (a background response's MCP credentials): 32 bytes in URL-safe "
+        "base64; replicas sharing a database must share it.",
+        "a key file in the state directory",
+    ),
+    EnvVar(
         "STACK_LOG_LEVEL",
         "Log level (DEBUG, INFO, WARNING, ...). DEBUG also prints the traceback of a start-up failure, "
         "like `stack run --debug`.",

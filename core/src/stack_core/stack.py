@@ -26,6 +26,7 @@ from .config import RESOURCE_KEYS, ProviderEntry, RunConfig, StoreConfig, stack_
 from .errors import ConfigError, PluginError, StackError
 from .hookspecs import ProviderContext, ProviderSpec, Registry
 from .jobs import JobService
+from .jobs.secrets import Sealer
 from .plugins import PluginSet, load_plugins
 from .reconcile import Reconciler
 from .registries import ResourceService
@@ -127,7 +128,7 @@ class Stack:
                 f"metadata_store: cannot open the stack's database: {type(exc).__name__}: {exc}. Check "
                 "that it is running and reachable, and the metadata_store settings."
             ) from None
-        self.jobs = JobService(self.database, self.access)
+        self.jobs = JobService(self.database, self.access, sealer=Sealer(self.state_dir / "secrets.key"))
         try:
             for spec in self.plan():
                 if spec.provider_required:

@@ -5,7 +5,12 @@ real FastMCP one."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import sqlite3
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -80,3 +85,27 @@ def test_each_user_gets_a_group_of_their_own(server: StackServer, mcp_url: str) 
     assert [item.output for item in response.output if item.type == "mcp_call"] == ["pong"]
     [bobs] = groups(server, "bob", mcp_url)
     assert bobs not in groups(server, "alice", mcp_url)
+
+
+def test_a_background_response_keeps_mcp_credentials_sealed_and_only_while_it_runs(
+    server: StackServer, mcp_url: str
+) -> None:
+    """The job of a background response stores its request without the MCP tool's authorization
+    (it is the job's sealed secret, which the run uses: the server lists ``vault`` only to the
+    token 'admin') and deletes the secret when the job ends."""
+    vault = {**ping(mcp_url), "allowed_tools": ["vault"], "authorization": "admin"}
+    with sdk(server, "sk-alice") as client:
+        made = client.responses.create(
+            model=MODEL, input="open the vault", tools=[vault], tool_choice="required", background=True
+        )
+        deadline = time.monotonic() + 30
+        while (done := client.responses.retrieve(made.id)).status in ("queued", "in_progress"):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert [i.output for i in done.output if i.type == "mcp_call"] == ["the vault"], done.output
+    database = Path(server.env["STACK_HOME"]) / "default" / "registry.db"
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        [(params,)] = db.execute("SELECT params FROM stack_jobs WHERE id = ?", (f"job_{made.id}",))
+        assert db.execute("SELECT count(*) FROM stack_jobs_secrets").fetchone() == (0,)
+    [tool] = json.loads(params)["request"]["tools"]
+    assert tool["authorization"] is None and tool["headers"] is None and "admin" not in params

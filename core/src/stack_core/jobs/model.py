@@ -87,6 +87,16 @@ def jobs_table(name: str) -> Table:
     )
 
 
+def secrets_table(jobs: Table) -> Table:
+    """Sealed secrets of jobs that have any (``jobs.secrets``), beside the jobs table."""
+    return Table(
+        f"{jobs.name}_secrets",
+        jobs.metadata,
+        Column("job_id", String(64), primary_key=True),
+        Column("sealed", Text, nullable=False),
+    )
+
+
 def job_from_row(row: Any) -> Job:
     return Job(
         id=row.id,

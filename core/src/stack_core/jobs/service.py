@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..access import AccessPolicy, Action
 from ..context import current_user
 from ..errors import ConflictError, NotFoundError, PermissionDeniedError, PluginError, StackError
 from ..storage import Database
-from .model import Job, JobStatus, StopReason, job_from_row, jobs_table, new_job_id
+from .model import Job, JobStatus, StopReason, job_from_row, jobs_table, new_job_id, secrets_table
+from .secrets import Sealer
 
 __all__ = ["JobHandle", "JobService"]
 
@@ -61,6 +62,10 @@ class JobHandle:
     def params(self) -> dict[str, Any]:
         return self.job.params
 
+    async def secrets(self) -> dict[str, Any]:
+        """The secrets the job was submitted with (``{}`` if none)."""
+        return await self._service._secrets(self.id)
+
     async def progress(self, done: int, total: int | None = None) -> None:
         """Record that ``done`` of ``total`` steps are done, and renew the lease.
 
@@ -83,11 +88,14 @@ class JobService:
         *,
         lease_seconds: float = 30.0,
         poll_interval: float = 1.0,
+        sealer: Sealer | None = None,
     ) -> None:
         self.database, self.policy = database, policy or AccessPolicy()
+        self.sealer = sealer or Sealer()
         self.lease_seconds, self.poll_interval = lease_seconds, poll_interval
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.table = jobs_table(database.table_name("stack_jobs"))
+        self.secrets = secrets_table(self.table)
         self._kinds: dict[str, _Kind] = {}
         self._runs: dict[str, JobHandle] = {}
         self._wake = asyncio.Event()
@@ -118,9 +126,18 @@ class JobService:
         self._kinds[kind] = _Kind(runner, concurrency, lease_seconds or self.lease_seconds, max_attempts)
         self._wake.set()
 
-    async def submit(self, kind: str, params: dict[str, Any], *, job_id: str | None = None) -> Job:
+    async def submit(
+        self,
+        kind: str,
+        params: dict[str, Any],
+        *,
+        job_id: str | None = None,
+        secrets: dict[str, Any] | None = None,
+    ) -> Job:
         """Queue a job of ``kind`` owned by the current user; a process that registered ``kind``
-        runs it. ``job_id`` (from ``new_job_id``) lets a caller record the id before it starts."""
+        runs it. ``job_id`` (from ``new_job_id``) lets a caller record the id before it starts.
+        ``secrets`` (credentials the runner needs) are sealed apart from the params, which anyone
+        who may read the job sees, and deleted when it ends (``JobHandle.secrets``)."""
         await self._ensure()
         user, now = current_user.get(), time.time()
         job = Job(
@@ -156,6 +173,9 @@ class JobService:
         try:
             async with self.database.engine.begin() as conn:
                 await conn.execute(insert(self.table).values(values))
+                if secrets:
+                    sealed = self.sealer.seal(job.id, secrets)
+                    await conn.execute(insert(self.secrets).values(job_id=job.id, sealed=sealed))
         except IntegrityError:
             raise ConflictError(f"A job with id '{job.id}' exists.", code="job_exists") from None
         self._wake.set()
@@ -189,11 +209,13 @@ class JobService:
             return job
         t, now = self.table, time.time()
         async with self.database.engine.begin() as conn:
-            await conn.execute(
+            dropped = await conn.execute(
                 update(t)
                 .where((t.c.id == job_id) & (t.c.status == "queued"))
                 .values(status="cancelled", cancel_requested=True, finished_at=now, updated_at=now)
             )
+            if dropped.rowcount == 1:
+                await conn.execute(delete(self.secrets).where(self.secrets.c.job_id == job_id))
             await conn.execute(
                 update(t)
                 .where((t.c.id == job_id) & (t.c.status == "running"))
@@ -368,6 +390,12 @@ class JobService:
             self._runs.pop(run.id, None)
             self._wake.set()
 
+    async def _secrets(self, job_id: str) -> dict[str, Any]:
+        query = select(self.secrets.c.sealed).where(self.secrets.c.job_id == job_id)
+        async with self.database.engine.connect() as conn:
+            sealed = (await conn.execute(query)).scalar()
+        return self.sealer.open(job_id, sealed) if sealed is not None else {}
+
     async def _report(self, run: JobHandle, done: int, total: int | None) -> StopReason | None:
         now = time.time()
         values = {"done": done, "total": total, "updated_at": now, "lease_until": now + run.lease_seconds}
@@ -397,6 +425,8 @@ class JobService:
         }
         async with self.database.engine.begin() as conn:
             ended = await conn.execute(update(self.table).where(self._held(run.id)).values(values))
+            if ended.rowcount == 1:
+                await conn.execute(delete(self.secrets).where(self.secrets.c.job_id == run.id))
         if ended.rowcount != 1:
             log.warning("job %s was taken over by another process; this run's end is dropped", run.id)
 

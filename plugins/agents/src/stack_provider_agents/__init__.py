@@ -22,7 +22,7 @@ def stack_register_providers(register: RegisterProvider) -> None:
     register(
         api="agents",
         provider_type="inline::meta-reference",
-        config="stack_provider_agents.config:LoopConfig",
+        config="stack_provider_agents.config:MetaReferenceConfig",
         factory="stack_provider_agents.agents:AgentsAdapter",
         deps=("inference",),
         optional_deps=("tool_runtime", "safety", "files"),

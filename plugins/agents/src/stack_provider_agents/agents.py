@@ -63,7 +63,7 @@ from stack_core.kits.documents import DocumentReader
 from stack_core.kits.fetch import UrlFetcher
 
 from .agent_tools import agent_tools
-from .config import LoopConfig
+from .config import MetaReferenceConfig
 from .loop import AgentLoop, LoopDone, Message
 from .loop import Turn as LoopTurn
 from .sessions import AgentStore, TurnRecord
@@ -122,7 +122,7 @@ def _plain(content: Any) -> Any:
 
 
 class AgentsAdapter:
-    def __init__(self, config: LoopConfig, context: ProviderContext) -> None:
+    def __init__(self, config: MetaReferenceConfig, context: ProviderContext) -> None:
         self.config, self.context = config, context
         self.store = AgentStore(
             context.owned_objects("agent"),

@@ -9,8 +9,9 @@ still ``queued`` or ``in_progress`` is rerun, a finished one is left as it is.
 
 Cancelling cancels the job: a queued job never runs; a running one is stopped where it is (here at
 once, in another process at its next progress report or lease renewal) and the response is stored
-``cancelled`` with the output it had. The request, MCP credentials included, is kept in the job's
-params until the job is deleted with the stack's jobs.
+``cancelled`` with the output it had. The request is the job's params without its MCP tools'
+credentials (``headers``, ``authorization``): those are the job's sealed secrets, deleted when
+it ends.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from stack_core import BadRequestError, JobHandle, JobService, UnsupportedError
-from stack_core.apis.responses import CreateResponseRequest, Response, ResponseEvent
+from stack_core.apis.responses import CreateResponseRequest, McpTool, Response, ResponseEvent
 
 from .store import ResponseStore, Stored
 
@@ -34,6 +35,29 @@ its stream events."""
 
 def job_id(response_id: str) -> str:
     return f"job_{response_id}"
+
+
+def _split(request: CreateResponseRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The request as JSON without its MCP tools' credentials, and those (by tool position)."""
+    credentials: dict[str, Any] = {}
+    tools = []
+    for n, tool in enumerate(request.tools):
+        if isinstance(tool, McpTool) and (tool.headers or tool.authorization):
+            credentials[str(n)] = {"headers": tool.headers, "authorization": tool.authorization}
+            tool = tool.model_copy(update={"headers": None, "authorization": None})
+        tools.append(tool)
+    shown = request.model_copy(update={"tools": tools}).model_dump(mode="json")
+    return shown, {"mcp": credentials} if credentials else {}
+
+
+def _joined(shown: dict[str, Any], secrets: dict[str, Any]) -> CreateResponseRequest:
+    request = CreateResponseRequest.model_validate(shown)
+    credentials = secrets.get("mcp", {})
+    tools = [
+        tool.model_copy(update=credentials[str(n)]) if str(n) in credentials else tool
+        for n, tool in enumerate(request.tools)
+    ]
+    return request.model_copy(update={"tools": tools})
 
 
 class Background:
@@ -57,8 +81,9 @@ class Background:
             stored.response.model_copy(update={"status": "queued", "background": True}), stored.input
         )
         await self.store.save(queued)
-        params = {"response_id": queued.response.id, "request": request.model_dump(mode="json")}
-        await jobs.submit(KIND, params, job_id=job_id(queued.response.id))
+        shown, secrets = _split(request)
+        params = {"response_id": queued.response.id, "request": shown}
+        await jobs.submit(KIND, params, job_id=job_id(queued.response.id), secrets=secrets)
         return queued.response
 
     async def run(self, job: JobHandle) -> dict[str, Any]:
@@ -66,7 +91,7 @@ class Background:
         stored = await self.store.get(job.params["response_id"])
         if stored.response.status not in RUNNING:
             return {"status": stored.response.status}
-        request = CreateResponseRequest.model_validate(job.params["request"])
+        request = _joined(job.params["request"], await job.secrets())
         response = stored.response.model_copy(update={"status": "in_progress", "output": []})
         running = Stored(response, stored.input)
         await self.store.save(running, exists=True)

@@ -1,5 +1,6 @@
-"""Configuration of the agents plugin's providers: ``LoopConfig`` (the agent loop, all that
-``inline::meta-reference`` agents take) and ``AgentsConfig`` (Responses: the loop and its tools)."""
+"""Configuration of the agents plugin's providers: ``LoopConfig`` (the agent loop),
+``MetaReferenceConfig`` (``inline::meta-reference`` agents: the loop and turn documents' URL
+limits) and ``AgentsConfig`` (Responses: the loop and its tools)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ class LoopConfig(ConfigModel):
     max_infer_iters: int = Field(
         default=10, ge=1, le=100, description="Model steps of a turn when a request names no limit."
     )
+
+
+class MetaReferenceConfig(LoopConfig):
     url_fetch: UrlFetchConfig = Field(
         default_factory=UrlFetchConfig, description="Limits on turn documents given by http(s) URL."
     )
