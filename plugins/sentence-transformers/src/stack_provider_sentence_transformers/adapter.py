@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +43,19 @@ ALIASES = {DEFAULT_MODEL: bundled_model_path, f"sentence-transformers/{DEFAULT_M
 
 
 class LoadedModel:
-    def __init__(self, model: Any, batcher: Batcher) -> None:
-        self.model, self.batcher = model, batcher
+    """A model, its batcher, and the lock its tokenizer is used under: a fast tokenizer keeps its
+    padding and truncation settings on itself, so a token count in one thread (no padding) while
+    another encodes a batch (padded) made that batch ragged ("Unable to create tensor"; seen as
+    failed files in a vector store's ingestion, 158 failures in 10 s of two threads here)."""
+
+    def __init__(self, model: Any, batcher: Batcher, tokenizing: threading.Lock) -> None:
+        self.model, self.batcher, self.tokenizing = model, batcher, tokenizing
         measure = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dimension = int(measure())
 
     def count_tokens(self, texts: list[str]) -> int:
-        return sum(len(ids) for ids in self.model.tokenizer(texts)["input_ids"])
+        with self.tokenizing:
+            return sum(len(ids) for ids in self.model.tokenizer(texts)["input_ids"])
 
 
 class SentenceTransformersProvider:
@@ -79,9 +86,10 @@ class SentenceTransformersProvider:
                 "register it with provider_model_id set to a directory holding the model."
             )
         model = SentenceTransformer(source, device=self.config.device)
+        tokenizing = threading.Lock()
 
         def encode(texts: list[str]) -> NDArray[np.float32]:
-            with torch.inference_mode():
+            with tokenizing, torch.inference_mode():
                 vectors = model.encode(
                     texts,
                     batch_size=self.config.batch_size,
@@ -91,9 +99,8 @@ class SentenceTransformersProvider:
                 )
             return np.asarray(vectors, dtype=np.float32)
 
-        return LoadedModel(
-            model, Batcher(encode, self.config.batch_size, self.config.max_batch_wait_ms / 1000)
-        )
+        batcher = Batcher(encode, self.config.batch_size, self.config.max_batch_wait_ms / 1000)
+        return LoadedModel(model, batcher, tokenizing)
 
     async def model(self, name: str) -> LoadedModel:
         """The loaded model, loading it once in a thread (concurrent callers share the load)."""
