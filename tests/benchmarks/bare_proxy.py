@@ -7,7 +7,9 @@ SQLAlchemy async on SQLite, aiohttp, Starlette, Hypercorn on uvloop), and it doe
 gateway must: read a config, open a SQL registry, relay requests and SSE streams to one backend
 over a pooled aiohttp session, with the same Hypercorn settings as ``stack run``. No routing, no
 validation, no errors in the OpenAI shape. ``bench.py`` measures it beside Stack, so Stack's figures
-can be read against what its libraries cost on this machine, in the same run.
+can be read against what its libraries cost on this machine, in the same run. (Stack's upstream
+calls no longer go through aiohttp but through its own HTTP/1.1 transport, ``stack_core.http``,
+which costs less per call: the floor keeps aiohttp, so Stack can come close to it or pass it.)
 """
 
 from __future__ import annotations

@@ -330,7 +330,7 @@ def main() -> None:
     print_table(rows)
     print(
         f"\ncold start {extra['cold_start_s'] * 1000:.0f} ms, idle RSS {extra['idle_rss_mib']:.1f} MiB "
-        f"(bare proxy on the same libraries {extra['bare_idle_rss_mib']:.1f} MiB), "
+        f"(the bare proxy {extra['bare_idle_rss_mib']:.1f} MiB), "
         f"import stack_core {extra['import_stack_core_ms']:.0f} ms"
     )
     out = Path(args.out)
