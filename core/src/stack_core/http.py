@@ -4,8 +4,8 @@ Every upstream call goes through here, with the context's ``outbound_headers`` (
 added. Measured on this project's machine class against the fake backend, one JSON round trip cost
 ~250 µs of client CPU through httpx on aiohttp (the previous transport; httpx's own transport cost
 more) and ~45 µs on asyncio streams: ``Http11Transport`` speaks HTTP/1.1 on pooled keep-alive
-connections itself, with what upstream calls need and nothing else (no cookies, proxies,
-redirects or decompression: httpx decodes ``content-encoding``; the caller follows no redirects).
+connections itself, with what upstream calls need and nothing else (no cookies, proxies or
+redirects). ``content-encoding`` is decoded by httpx on its path and by ``Reply`` on ``send``'s.
 
 A response's body streams as it arrives (``Content-Length``, chunked, or to the end of the
 connection), so SSE relays chunk by chunk; its connection goes back to the pool when the body has
@@ -335,19 +335,15 @@ class _Body(httpx.AsyncByteStream):
             if length is None:
                 async for chunk in self._chunks(reader):
                     yield chunk
-            elif 0 < length <= 1 << 20:  # in one read, under one timer
-                try:
-                    yield await self._read(reader.readexactly(length))
-                except asyncio.IncompleteReadError as exc:
-                    raise self._cut(length - len(exc.partial)) from None
             elif length > 0:
                 remaining = length
-                while remaining:
-                    chunk = await self._read(reader.read(min(remaining, 1 << 20)))
-                    if not chunk:
-                        raise self._cut(remaining)
-                    remaining -= len(chunk)
-                    yield chunk
+                while remaining:  # a body of up to 1 MiB in one read, under one timer
+                    size = min(remaining, 1 << 20)
+                    try:
+                        yield await self._read(reader.readexactly(size))
+                    except asyncio.IncompleteReadError as exc:
+                        raise self._cut(remaining - len(exc.partial)) from None
+                    remaining -= size
             elif length < 0:
                 while chunk := await self._read(reader.read(1 << 20)):
                     yield chunk

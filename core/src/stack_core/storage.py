@@ -132,11 +132,8 @@ class _Compiled(NamedTuple):
         )
 
     def arguments(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        values = [params[n] if n in params else self.defaults[n] for n in self.names]
-        for position, name in enumerate(self.names):
-            if name in self.convert:
-                values[position] = self.convert[name](values[position])
-        return tuple(values)
+        values = ((n, params[n] if n in params else self.defaults[n]) for n in self.names)
+        return tuple(self.convert[n](v) if n in self.convert else v for n, v in values)
 
 
 def _rows(result: Any) -> list[tuple[Any, ...]]:

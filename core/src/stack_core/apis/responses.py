@@ -297,6 +297,10 @@ class McpTool(_Strict):
             raise ValueError("pass the token as 'authorization', not as an Authorization header")
         return self
 
+    def without_credentials(self) -> McpTool:
+        """The tool as responses show and jobs store it: no ``headers``, no ``authorization``."""
+        return self.model_copy(update={"headers": None, "authorization": None})
+
     def allows(self, name: str) -> bool:
         allowed = self.allowed_tools
         names = allowed.tool_names if isinstance(allowed, ToolNames) else allowed

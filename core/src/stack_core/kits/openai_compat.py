@@ -2,9 +2,9 @@
 
 ``OpenAICompatClient`` is one pooled HTTP client per provider (the kernel's HTTP/1.1 transport,
 without httpx's objects), with timeouts, retries where they are safe (connection refused, 429/503
-before any reply, never sooner than their ``Retry-After`` and only when it is at most ``max_retry_after``;
-otherwise the client gets the ``Retry-After``), and backend errors mapped onto the kernel's
-exception tree with the provider named. A 200 that is not what was asked for (HTML, an empty or
+before any reply, never sooner than their ``Retry-After`` and only when it is at most
+``max_retry_after``; otherwise the client gets the ``Retry-After``), and backend errors mapped onto
+the kernel's exception tree with the provider named. A 200 that is not what was asked for (HTML, an empty or
 cut-off body, a stream that is not SSE) is a 502 naming the provider: checked by content type and
 first and last byte, not by parsing the reply.
 ``OpenAICompatAdapter`` implements the Inference protocol on top of it, relaying upstream JSON and

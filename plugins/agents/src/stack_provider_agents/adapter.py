@@ -62,10 +62,7 @@ def _params(request: CreateResponseRequest) -> dict[str, Any]:
 
 def _shown(request: CreateResponseRequest, response_id: str) -> Response:
     """The response as it starts: the request's settings, MCP credentials left out."""
-    tools = [
-        t.model_copy(update={"headers": None, "authorization": None}) if isinstance(t, McpTool) else t
-        for t in request.tools
-    ]
+    tools = [t.without_credentials() if isinstance(t, McpTool) else t for t in request.tools]
     return Response(
         id=response_id,
         created_at=int(time.time()),

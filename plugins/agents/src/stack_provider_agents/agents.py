@@ -3,10 +3,11 @@
 A turn is a loop ``Turn``: the session's conversation so far (the last completed turn's messages,
 the agent's instructions first), the new messages (documents as context of the last user
 message, read by the documents kit: text, a ``data:`` URI, an http(s) URL fetched within
-``url_fetch``'s limits, or a file id), the agent's tools and the turn's, its sampling parameters and shields. A ``TurnRenderer``
-makes the loop's events turn events; the turn is saved before its last event is sent. A turn that
-stopped at client tool calls is resumed with the caller's responses: they are appended as tool
-messages and make a ``tool_execution`` step, and the loop goes on (input shields already ran).
+``url_fetch``'s limits, or a file id), the agent's tools and the turn's, its sampling parameters
+and shields. A ``TurnRenderer`` makes the loop's events turn events; the turn is saved before its
+last event is sent. A turn that stopped at client tool calls is resumed with the caller's
+responses: they are appended as tool messages and make a ``tool_execution`` step, and the loop
+goes on (input shields already ran).
 """
 
 from __future__ import annotations

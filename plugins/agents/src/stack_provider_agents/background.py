@@ -44,7 +44,7 @@ def _split(request: CreateResponseRequest) -> tuple[dict[str, Any], dict[str, An
     for n, tool in enumerate(request.tools):
         if isinstance(tool, McpTool) and (tool.headers or tool.authorization):
             credentials[str(n)] = {"headers": tool.headers, "authorization": tool.authorization}
-            tool = tool.model_copy(update={"headers": None, "authorization": None})
+            tool = tool.without_credentials()
         tools.append(tool)
     shown = request.model_copy(update={"tools": tools}).model_dump(mode="json")
     return shown, {"mcp": credentials} if credentials else {}

@@ -1,10 +1,11 @@
 """The agent loop's events rendered as a Response: its output items and the named stream events.
 
 A non-streaming request renders the same events and keeps only the final response, so the two
-can not drift apart (``quiet``: its events are typed and numbered but not filled, no snapshots). Text streams as a ``message`` item (``output_text`` part; an answer an output
-shield stops is replaced by the refusal, though its deltas were streamed); calls of client
-tools stream as ``function_call`` items with their arguments; server tool calls appear when they
-start (``in_progress``) and are done when they return (``mcp_call``, ``file_search_call``,
+can not drift apart (``quiet``: its events are typed and numbered but not filled, no snapshots).
+Text streams as a ``message`` item (``output_text`` part; an answer an output shield stops is
+replaced by the refusal, though its deltas were streamed); calls of client tools stream as
+``function_call`` items with their arguments; server tool calls appear when they start
+(``in_progress``) and are done when they return (``mcp_call``, ``file_search_call``,
 ``web_search_call``); calls waiting for approval are ``mcp_approval_request`` items.
 """
 
